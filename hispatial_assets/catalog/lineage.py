@@ -1,0 +1,47 @@
+"""Lineage records: one Parquet file per materialization, append-only, never contended."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import polars as pl
+
+from hispatial_assets import schema
+from hispatial_assets.storage import io
+from hispatial_assets.storage.layout import DataRoot
+
+
+@dataclass
+class LineageRecord:
+    asset: str
+    partition: str
+    run_id: str
+    code_version: str
+    data_version: str
+    rows: int
+    started_at: datetime
+    finished_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    backend: str = ""
+    input_versions: dict[str, str] = field(default_factory=dict)
+
+
+def _safe(s: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in s)
+
+
+def write_lineage(root: DataRoot, rec: LineageRecord) -> str:
+    row = {
+        "asset": rec.asset, "partition": rec.partition, "run_id": rec.run_id,
+        "code_version": rec.code_version, "backend": rec.backend,
+        "input_versions": json.dumps(rec.input_versions, sort_keys=True),
+        "data_version": rec.data_version, "rows": rec.rows,
+        "started_at": rec.started_at, "finished_at": rec.finished_at,
+    }
+    df = schema.conform(pl.DataFrame([row]), "lineage")
+    stamp = rec.finished_at.strftime("%Y%m%dT%H%M%S%f")
+    uri = io.join(root.lineage_dir(), f"asset={_safe(rec.asset)}", _safe(rec.partition or "__all__"),
+                  f"{stamp}-{_safe(rec.run_id)[:36]}-{uuid.uuid4().hex[:6]}.parquet")
+    return io.write_parquet(uri, df)

@@ -1,0 +1,187 @@
+"""`hispatial ...`: demo, make-drop, add-drop, sql, status, export, backfill (DESIGN §8)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+from hispatial_assets.storage.layout import DataRoot, check_drop_id
+
+
+def _root(args: argparse.Namespace) -> DataRoot:
+    return DataRoot.resolve(args.root)
+
+
+def _print_frame(df: pl.DataFrame, fmt: str = "table") -> None:
+    if fmt == "csv":
+        sys.stdout.write(df.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(df.to_dicts(), default=str, indent=1) + "\n")
+    else:
+        with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=80, tbl_width_chars=200, tbl_hide_dataframe_shape=False):
+            print(df)
+
+
+def cmd_make_drop(args: argparse.Namespace) -> int:
+    from hispatial_assets.scenes import write_drop
+
+    root = _root(args)
+    drop_id = check_drop_id(args.id)
+    ids = write_drop(root.root, drop_id, n_images=args.images, seed=args.seed,
+                     outdoor_share=args.outdoor_share, sensor_sidecars=args.sensor)
+    print(f"wrote {len(ids)} images to {root.drop_uri(drop_id)}")
+    return 0
+
+
+def cmd_add_drop(args: argparse.Namespace) -> int:
+    from hispatial_assets import orchestrate
+    from hispatial_assets.storage.drops import READY_MARKER
+    from hispatial_assets.storage import io
+
+    root = _root(args)
+    src = args.path.rstrip("/")
+    drop_id = check_drop_id(args.id or src.rsplit("/", 1)[-1])
+    dest = root.drop_uri(drop_id)
+    if io.fs_and_path(src)[1] != io.fs_and_path(dest)[1]:
+        if io.exists(dest):
+            print(f"error: {dest} already exists; pick another --id", file=sys.stderr)
+            return 2
+        src_fs, src_path = io.fs_and_path(src)
+        if not src_fs.isdir(src_path):
+            print(f"error: {src} is not a folder", file=sys.stderr)
+            return 2
+        for f in sorted(src_fs.find(src_path)):
+            rel = f[len(src_path.rstrip("/")) + 1:]
+            if rel.rsplit("/", 1)[-1] != READY_MARKER:
+                io.write_bytes(io.join(dest, rel), src_fs.cat_file(f))
+    io.write_bytes(io.join(dest, READY_MARKER), b"")  # complete: the sensor may pick it up now
+    instance = orchestrate.get_instance()
+    orchestrate.register_drops(instance, [drop_id])
+    print(f"registered drop {drop_id!r} ({dest})")
+    if args.run:
+        defs = orchestrate.load_definitions(root)
+        result = orchestrate.materialize_drop(defs, instance, drop_id)
+        print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}")
+        return 0 if result.success else 1
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hispatial_assets import orchestrate
+    from hispatial_assets.catalog.duckdb import query
+    from hispatial_assets.scenes import write_drop
+
+    root = _root(args)
+    instance = orchestrate.get_instance()
+    defs = orchestrate.load_definitions(root)
+    drop_ids = [f"demo_{i:03d}" for i in range(args.drops)]
+    t0 = time.time()
+    for i, drop_id in enumerate(drop_ids):
+        print(f"[scene engine] drop {drop_id}: rendering {args.images} images ...", flush=True)
+        write_drop(root.root, drop_id, n_images=args.images, seed=args.seed + 1000 * i)
+    orchestrate.register_drops(instance, drop_ids)
+    failed = []
+    for drop_id in drop_ids:
+        t = time.time()
+        print(f"[dagster] materializing drop {drop_id} ...", flush=True)
+        result = orchestrate.materialize_drop(defs, instance, drop_id)
+        done = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
+        status = "ok" if result.success else "FAILED"
+        print(f"[dagster] drop {drop_id}: {status} in {time.time() - t:.1f}s — {', '.join(done)}", flush=True)
+        if not result.success:
+            failed.append(drop_id)
+    summary = query(root, (Path(orchestrate.SQL_DIR) / "demo_summary.sql").read_text())
+    print("\nSummary:")
+    _print_frame(summary)
+    print(f"\nDone in {time.time() - t0:.1f}s. Data root: {root.root}")
+    print("Next:")
+    print(f"  DAGSTER_HOME={orchestrate.dagster_home()} HISPATIAL_ROOT={root.root} .venv/bin/dagster dev   # web UI on http://127.0.0.1:3000")
+    print(f"  .venv/bin/hispatial sql \"select drop_id, count(*) from images group by all\" --root {root.root}")
+    print(f"  .venv/bin/hispatial status --root {root.root}")
+    return 1 if failed else 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from hispatial_assets.catalog.duckdb import CatalogError, query
+
+    text = args.query
+    if text.endswith(".sql") and Path(text).exists():
+        text = Path(text).read_text()
+    try:
+        df = query(_root(args), text)
+    except CatalogError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # duckdb errors: binder, catalog, IO — say what, change nothing
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    _print_frame(df, args.format)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from hispatial_assets import orchestrate
+
+    root = _root(args)
+    instance = orchestrate.get_instance()
+    defs = orchestrate.load_definitions(root)
+    partitions = instance.get_dynamic_partitions("drops")
+    current, _ = orchestrate.partitioned_assets(defs)
+    stale = orchestrate.stale_partitions(defs, instance, root)
+    print(f"data root: {root.root}\ndrops: {len(partitions)} partitions; assets: {', '.join(sorted(current))}")
+    if stale.is_empty():
+        print("everything is up to date")
+    else:
+        print(f"{len(stale)} stale (asset, partition) pairs:")
+        _print_frame(stale, args.format)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hispatial", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, fn, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        sp.add_argument("--root", default=None, help="data root (default: $HISPATIAL_ROOT or ./data)")
+        sp.set_defaults(fn=fn)
+        return sp
+
+    sp = add("demo", cmd_demo, "make scene-engine drops and materialize the graph end-to-end")
+    sp.add_argument("--drops", type=int, default=2)
+    sp.add_argument("--images", type=int, default=8)
+    sp.add_argument("--seed", type=int, default=0)
+
+    sp = add("make-drop", cmd_make_drop, "scene engine -> a drop folder under ROOT/drops/ID")
+    sp.add_argument("--id", required=True)
+    sp.add_argument("--images", type=int, default=8)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--outdoor-share", type=float, default=0.25)
+    sp.add_argument("--sensor", action="store_true", help="also write depth + intrinsics sidecars")
+
+    sp = add("add-drop", cmd_add_drop, "register a folder of images as a drop (copied under ROOT/drops)")
+    sp.add_argument("path")
+    sp.add_argument("--id", default=None, help="drop id (default: the folder name)")
+    sp.add_argument("--run", action="store_true", help="materialize it now instead of waiting for the sensor")
+
+    sp = add("sql", cmd_sql, "read-only SQL over the catalog (a query or a .sql file)")
+    sp.add_argument("query")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    sp = add("status", cmd_status, "partitions, and which are stale and why")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""What every partitioned asset does after its library call: record lineage, return versions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import dagster as dg
+
+from hispatial_assets.catalog.lineage import LineageRecord, write_lineage
+from hispatial_assets.storage.layout import DataRoot
+
+DATA_VERSION_TAG = "dagster/data_version"
+
+
+def upstream_data_versions(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The data version of each upstream partition this materialization read (same drop)."""
+    versions: dict[str, str] = {}
+    deps = context.assets_def.asset_deps.get(context.asset_key, set())
+    for key in sorted(deps, key=lambda k: k.to_user_string()):
+        partition = context.partition_key if context.has_partition_key else None
+        flt = dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None)
+        records = context.instance.fetch_materializations(flt, limit=1).records
+        if records:
+            mat = records[0].asset_materialization
+            versions[key.to_user_string()] = (mat.tags or {}).get(DATA_VERSION_TAG, "") if mat else ""
+        else:
+            versions[key.to_user_string()] = ""
+    return versions
+
+
+def finish(
+    context: dg.AssetExecutionContext,
+    root: DataRoot,
+    *,
+    data_version: str,
+    rows: int,
+    started_at: datetime,
+    backend: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> dg.MaterializeResult:
+    """Write the lineage record and return the materialization with its content data version."""
+    partition = context.partition_key if context.has_partition_key else ""
+    input_versions = upstream_data_versions(context)
+    code_version = context.assets_def.code_versions_by_key.get(context.asset_key) or ""
+    uri = write_lineage(root, LineageRecord(
+        asset=context.asset_key.to_user_string(), partition=partition, run_id=context.run_id,
+        code_version=code_version, data_version=data_version, rows=rows, started_at=started_at,
+        finished_at=datetime.now(timezone.utc), backend=backend, input_versions=input_versions,
+    ))
+    meta = {"rows": rows, "data_version": data_version, "lineage": uri, **(metadata or {})}
+    if backend:
+        meta["backend"] = backend
+    return dg.MaterializeResult(data_version=dg.DataVersion(data_version), metadata=meta)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)

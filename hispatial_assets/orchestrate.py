@@ -1,0 +1,93 @@
+"""Driving the Dagster graph from the command line: instance, partitions, runs, staleness.
+
+The CLI and tests use these; the web UI and daemon reach the same Definitions through
+workspace.yaml, so a drop materialized here shows up in `dagster dev` with its history.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from hispatial_assets.catalog.duckdb import connect
+from hispatial_assets.defs.partitions import drops
+from hispatial_assets.storage.layout import DataRoot
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+SQL_DIR = PROJECT_DIR / "sql"
+
+
+def dagster_home() -> str:
+    """$DAGSTER_HOME, else ./dagster_home, seeded with the project's dagster.yaml."""
+    home = os.environ.get("DAGSTER_HOME") or os.path.abspath("dagster_home")
+    os.makedirs(home, exist_ok=True)
+    if not os.path.exists(os.path.join(home, "dagster.yaml")):
+        shutil.copy(PROJECT_DIR / "dagster_home" / "dagster.yaml", os.path.join(home, "dagster.yaml"))
+    os.environ["DAGSTER_HOME"] = home
+    return home
+
+
+def get_instance() -> dg.DagsterInstance:
+    dagster_home()
+    return dg.DagsterInstance.get()
+
+
+def load_definitions(root: DataRoot) -> dg.Definitions:
+    os.environ["HISPATIAL_ROOT"] = root.root  # subprocesses (multiprocess executor) resolve the same root
+    from hispatial_assets.definitions import build_definitions
+
+    return build_definitions(root=root.root)
+
+
+def register_drops(instance: dg.DagsterInstance, drop_ids: list[str]) -> list[str]:
+    known = set(instance.get_dynamic_partitions(drops.name))
+    new = [d for d in drop_ids if d not in known]
+    if new:
+        instance.add_dynamic_partitions(drops.name, new)
+    return new
+
+
+def materialize_drop(defs: dg.Definitions, instance: dg.DagsterInstance, drop_id: str,
+                     job_name: str = "drop_pipeline") -> dg.ExecuteInProcessResult:
+    job = defs.resolve_job_def(job_name)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    return job.execute_in_process(partition_key=drop_id, instance=instance, raise_on_error=False,
+                                  run_config=quiet, tags={"hispatial/source": "cli"})
+
+
+def partitioned_assets(defs: dg.Definitions) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Current code version of each drop-partitioned asset, and the edges between them."""
+    graph = defs.resolve_asset_graph()
+    current, edges = {}, []
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.partitions_def is None or getattr(node.partitions_def, "name", None) != drops.name:
+            continue
+        name = key.to_user_string()
+        current[name] = node.code_version or ""
+        edges += [(name, p.to_user_string()) for p in node.parent_keys]
+    return current, edges
+
+
+def stale_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot) -> pl.DataFrame:
+    """Per partition: missing / code version changed / upstream data changed / upstream stale."""
+    current, edges = partitioned_assets(defs)
+    partitions = instance.get_dynamic_partitions(drops.name)
+    con = connect(root, read_only=True)
+    try:
+        con.execute("CREATE TEMP TABLE current_assets(asset VARCHAR, code_version VARCHAR)")
+        con.execute("CREATE TEMP TABLE asset_deps(asset VARCHAR, upstream VARCHAR)")
+        con.execute("CREATE TEMP TABLE drop_partitions(partition VARCHAR)")
+        if current:
+            con.executemany("INSERT INTO current_assets VALUES (?, ?)", list(current.items()))
+        if edges:
+            con.executemany("INSERT INTO asset_deps VALUES (?, ?)", [e for e in edges if e[1] in current])
+        if partitions:
+            con.executemany("INSERT INTO drop_partitions VALUES (?)", [(p,) for p in partitions])
+        return con.sql((SQL_DIR / "stale_partitions.sql").read_text()).pl()
+    finally:
+        con.close()

@@ -1,0 +1,1 @@
+"""Referring expressions: `template` (geometry-verified) and `vlm` (grounding-verified) backends."""

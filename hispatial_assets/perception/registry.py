@@ -1,0 +1,83 @@
+"""Config name -> backend class, per stage. Classes are imported lazily so choosing `synthetic`
+never imports transformers; a backend's identity (name@version+settings) is known without
+loading any weights, which is what the assets' code versions are built from."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from typing import Any
+
+_P = "hispatial_assets.perception"
+BACKENDS: dict[str, dict[str, str]] = {
+    "point_maps": {
+        "synthetic": f"{_P}.point_maps:SyntheticPointMaps",
+        "synthetic_noisy": f"{_P}.point_maps:SyntheticNoisyPointMaps",
+        "sensor": f"{_P}.point_maps:SensorPointMaps",
+        "moge": f"{_P}.depth_models:MogePointMaps",
+        "depth_anything": f"{_P}.depth_models:DepthAnythingPointMaps",
+        "depth_pro": f"{_P}.depth_models:DepthProPointMaps",
+    },
+    "gravity": {
+        "synthetic": f"{_P}.synthetic:SyntheticGravity",
+        "floor_ransac": f"{_P}.gravity:FloorRansacGravity",
+        "camera_up": f"{_P}.gravity:CameraUpGravity",
+    },
+    "detection": {
+        "synthetic": f"{_P}.synthetic:SyntheticDetector",
+        "annotations": f"{_P}.annotations:AnnotationsDetector",
+        "grounded_sam": f"{_P}.grounded_sam:GroundedSamDetector",
+    },
+    "orientation": {
+        "synthetic": f"{_P}.synthetic:SyntheticOrientation",
+        "box_geometry": f"{_P}.orientation:BoxGeometryOrientation",
+        "orient_anything": f"{_P}.orient_anything:OrientAnythingOrientation",
+    },
+    "referral": {
+        "template": f"{_P}.referral.template:TemplateReferrer",
+        "vlm": f"{_P}.referral.vlm:VlmReferrer",
+    },
+}
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "point_maps": {"backend": "synthetic"},
+    "gravity": {"backend": "synthetic"},
+    "detection": {"backend": "synthetic"},
+    "orientation": {"backend": "synthetic"},
+    "referral": {"backend": "template"},
+}
+
+
+class UnknownBackend(ValueError):
+    pass
+
+
+def backend_class(stage: str, name: str) -> type:
+    try:
+        target = BACKENDS[stage][name]
+    except KeyError:
+        known = ", ".join(sorted(BACKENDS.get(stage, {})))
+        raise UnknownBackend(f"unknown {stage} backend {name!r}; known: {known}") from None
+    module, attr = target.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def identity_of(name: str, version: str, settings: dict[str, Any] | None) -> str:
+    """``name@version`` plus a short hash of the settings that change outputs."""
+    base = f"{name}@{version}"
+    if not settings:
+        return base
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{base}+{digest}"
+
+
+def spec_identity(stage: str, spec: dict[str, Any]) -> str:
+    cls = backend_class(stage, spec["backend"])
+    settings = {k: v for k, v in spec.items() if k != "backend"}
+    return identity_of(cls.name, str(cls.version), settings)
+
+
+def build_backend(stage: str, spec: dict[str, Any]) -> Any:
+    cls = backend_class(stage, spec["backend"])
+    return cls(**{k: v for k, v in spec.items() if k != "backend"})

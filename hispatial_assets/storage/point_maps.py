@@ -1,0 +1,59 @@
+"""Compact point-map files: float16 depth + intrinsics when the map is a pinhole unprojection,
+float16 XYZ otherwise, with a bit-packed validity mask; deflate-compressed, no pickles."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hispatial_assets.geometry.camera import PointMap, unproject
+from hispatial_assets.storage import io
+
+FORMAT_VERSION = 1
+
+
+def is_pinhole(pm: PointMap, rtol: float = 1e-4) -> bool:
+    """True when xyz is exactly depth * ray (then storing depth alone loses nothing)."""
+    rebuilt = unproject(pm.depth, pm.intrinsics)
+    valid = pm.mask
+    if not np.array_equal(rebuilt.mask, valid):
+        return False
+    err = np.abs(rebuilt.xyz[valid] - pm.xyz[valid])
+    return bool(np.all(err <= rtol * np.abs(pm.xyz[valid][:, 2:3]) + 1e-6))
+
+
+def encode_point_map(pm: PointMap) -> bytes:
+    mask = np.asarray(pm.mask, dtype=bool)
+    arrays = {
+        "format": np.array([FORMAT_VERSION], dtype=np.int32),
+        "shape": np.array(mask.shape, dtype=np.int32),
+        "intrinsics": np.asarray(pm.intrinsics, dtype=np.float32),
+        "mask_bits": np.packbits(mask.ravel()),
+    }
+    if is_pinhole(pm):
+        arrays["depth"] = np.where(mask, pm.xyz[..., 2], 0).astype(np.float16)
+    else:
+        arrays["xyz"] = np.where(mask[..., None], pm.xyz, 0).astype(np.float16)
+    return io.npz_bytes(**arrays)
+
+
+def decode_point_map(arrays: dict[str, np.ndarray]) -> PointMap:
+    h, w = (int(v) for v in arrays["shape"])
+    mask = np.unpackbits(arrays["mask_bits"], count=h * w).reshape(h, w).astype(bool)
+    K = arrays["intrinsics"].astype(np.float32)
+    if "depth" in arrays:
+        depth = np.where(mask, arrays["depth"].astype(np.float32), 0.0)
+        pm = unproject(depth, K)
+        return PointMap(xyz=pm.xyz, mask=mask, intrinsics=K)
+    xyz = np.where(mask[..., None], arrays["xyz"].astype(np.float32), 0.0)
+    return PointMap(xyz=xyz, mask=mask, intrinsics=K)
+
+
+def write_point_map(uri: str, pm: PointMap) -> bytes:
+    data = encode_point_map(pm)
+    io.write_bytes(uri, data)
+    return data
+
+
+def load_point_map(uri: str) -> PointMap:
+    """xyz (H×W×3 float32, camera frame, meters), mask (H×W bool), intrinsics (3×3) — DESIGN §8."""
+    return decode_point_map(io.read_npz(uri))
