@@ -27,7 +27,7 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
     point_maps = build_point_maps_asset(code_version(POINT_MAPS_VERSION, config.identity("point_maps")))
     assets = [drop_manifest, point_maps]
     drop_job = dg.define_asset_job(
-        DROP_JOB, selection=dg.AssetSelection.assets(*assets), partitions_def=drops,
+        DROP_JOB, selection=dg.AssetSelection.assets(*assets),
         description="Everything partitioned by drop, for one drop.",
     )
     return dg.Definitions(

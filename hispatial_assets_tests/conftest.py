@@ -50,5 +50,7 @@ def write_sensor_drop(root: DataRoot, drop_id: str, n_images: int = 3, *, size=(
 def instance(tmp_path):
     import dagster as dg
 
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as inst:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as inst:
         yield inst

@@ -1,0 +1,499 @@
+"""L2 relations between objects (gravity frame, centers of the 3D boxes).
+
+Direction: b is left of a when b.x < a.x, in front when b.y < a.y (farther = behind), above when
+b.z > a.z; asked only when the offset along that axis passes the margin with the pair's distance as
+the scale. Clock: the horizontal angle from +y (12 o'clock, straight ahead), clockwise toward +x,
+asked only within ``angle_margin_deg`` of the hour. Sizes (taller, wider, bigger) only for objects
+that are neither truncated nor occluded; bigger = box volume, asked when the ratio ≥ ``volume_ratio``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hispatial_assets.qa.options import length_options, threshold_claim, xyz_distractors, xyz_variants
+from hispatial_assets.qa.program import QUADRANTS
+from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
+from hispatial_assets.qa.text import CAMERA_VIEW, GRAVITY_FRAME, UNIT_HINT, join_and, xyz_json, xyz_text
+from hispatial_assets.qa.units import length_value, pick_unit
+
+AXIS_WORDS = {"x": ("left", "right"), "y": ("in front", "behind"), "z": ("below", "above")}
+REL_PHRASE = {"left": "to the left of", "right": "to the right of", "in front": "in front of",
+              "behind": "behind", "above": "above", "below": "below"}
+AXIS_CHOICES = {"x": "to the left or to the right of", "y": "in front of or behind", "z": "above or below"}
+AXIS_VIEW = {
+    "x": CAMERA_VIEW,
+    "y": tuple(v + " (farther from the camera counts as behind)" for v in CAMERA_VIEW),
+    "z": ("in the gravity-aligned frame (z up)", "with respect to gravity", "along the vertical axis of the gravity-aligned frame"),
+}
+AXIS_FREE = ("Is {b} {choices} {a}, {view}?", "{view_cap}, is {b} located {choices} {a}?",
+             "Relative to {a}, is {b} {choices} it, {view}?")
+AXIS_BOOL = ("Is {b} {rel} {a}, {view}?", "{view_cap}, is {b} {rel} {a}?", "Would you say {b} is {rel} {a}, {view}?")
+AXIS_ANSWER = {"left": "To the left.", "right": "To the right.", "in front": "In front of it.",
+               "behind": "Behind it.", "above": "Above it.", "below": "Below it."}
+CLOCK_FREE = (
+    "Standing at {a} and facing the camera's forward direction (12 o'clock = straight ahead, gravity-aligned frame), at what clock position is {b}?",
+    "If 12 o'clock points straight ahead along the camera's horizontal forward direction, in which clock direction is {b} from {a}?",
+    "Using clock directions in the gravity-aligned horizontal plane (12 o'clock = away from the camera), where is {b} as seen from {a}?",
+)
+QUAD_CHOICE = (
+    "Where is {b} relative to {a}, {view}?", "{view_cap}, how is {b} positioned with respect to {a}?",
+    "Relative to {a}, {b} is located ({view}):",
+)
+VEC_FREE = (
+    "What is the 3D displacement vector from {a} to {b} {frame}, in meters?",
+    "Give the vector (dx, dy, dz) in meters from the center of {a} to the center of {b}, {frame}.",
+    "{frame_cap}, what offset in meters takes you from {a} to {b}?",
+)
+VEC_BOOL = (
+    "Is the vector from {a} to {b} approximately {xyz} m {frame}?",
+    "{frame_cap}, does going from {a} to {b} take an offset of about {xyz} meters?",
+    "Is {b} displaced from {a} by roughly {xyz} m, {frame}?",
+)
+DIST_FREE = ("How far is {a} from {b}?", "What is the distance between {a} and {b}?",
+             "How far apart are the centers of {a} and {b}?")
+DIST_SUFFIX = " (center to center, in 3D, gravity-aligned frame; answer {hint}.)"
+DIST_BOOL = {
+    True: ("Are {a} and {b} more than {t} apart?", "Is {a} farther than {t} from {b}?",
+           "Is the distance between {a} and {b} more than {t}?"),
+    False: ("Are {a} and {b} less than {t} apart?", "Is {a} within {t} of {b}?",
+            "Is the distance between {a} and {b} less than {t}?"),
+}
+COMPONENTS = ("horizontal", "vertical", "x", "y")
+COMP_NAME = {"horizontal": "horizontal", "vertical": "vertical", "x": "left-right (x)", "y": "front-back (y)"}
+COMP_FREE = {
+    "horizontal": ("What is the horizontal distance between {a} and {b}?",
+                   "How far apart are {a} and {b} horizontally, ignoring height?",
+                   "Along the floor plane, how far is {a} from {b}?"),
+    "vertical": ("What is the vertical distance between {a} and {b}?",
+                 "How far apart are {a} and {b} along the up axis?",
+                 "What is the height difference between the centers of {a} and {b}?"),
+    "x": ("How far apart are {a} and {b} along the left-right (x) axis?",
+          "What is the left-right distance between {a} and {b}?",
+          "Along x (to the right), how far is {a} from {b}?"),
+    "y": ("How far apart are {a} and {b} along the forward (y) axis?",
+          "What is the front-back distance between {a} and {b}?",
+          "Along y (the camera's horizontal forward direction), how far is {a} from {b}?"),
+}
+COMP_SUFFIX = " (box centers, gravity-aligned frame; answer {hint}.)"
+COMP_BOOL = ("Is the {name} distance between {a} and {b} {cmp} {t}?",
+             "Measured {name}, are {a} and {b} {cmp} {t} apart?",
+             "Is {a} {cmp} {t} from {b} in the {name} direction?")
+
+# comparison properties: key, greater word, lesser word, phrase suffix
+PROPS = {
+    "height": ("taller", "shorter"), "width": ("wider", "narrower"), "volume": ("bigger", "smaller"),
+    "cam_dist": ("farther from the camera", "closer to the camera"),
+}
+SUPER = {"height": ("tallest", "shortest"), "width": ("widest", "narrowest"), "volume": ("biggest", "smallest"),
+         "cam_dist": ("farthest from the camera", "closest to the camera")}
+ORDER_WORDS = {"height": ("from shortest to tallest", "from tallest to shortest"),
+               "width": ("from narrowest to widest", "from widest to narrowest"),
+               "volume": ("from smallest to biggest", "from biggest to smallest"),
+               "cam_dist": ("from closest to farthest (distance from the camera)",
+                            "from farthest to closest (distance from the camera)")}
+SIZE_KEYS = ("height", "width", "volume")
+CMP_FREE = ("Which is {word}: {a} or {b}?", "Between {a} and {b}, which one is {word}?", "Of {a} and {b}, which is {word}?")
+CMP_CHOICE = ("Which of these is {word}?", "Which one is {word}?", "Pick the object that is {word}.")
+CMP_BOOL = ("Is {a} {phrase}?", "Would you say {a} is {phrase}?", "Compared with {b}, is {a} {word}?")
+CMP_SUFFIX = {"size": " (3D boxes in the gravity-aligned frame.)", "dist": " (3D center distances in the gravity-aligned frame.)"}
+RANK_ORDER = ("Order {items} {words}.", "Sort these objects {words}: {items}.", "List {items} {words}.")
+RANK_SUPER = ("Among {items}, which is the {sup}?", "Which of {items} is the {sup}?", "Of {items}, which one is the {sup}?")
+RANK_CHOICE = ("Which of these objects is the {sup}?", "Which one is the {sup}?", "Pick the {sup} object.")
+RANK_BOOL = ("Is {x} the {sup} among {items}?", "Of {items}, is {x} the {sup}?", "Among {items}, would {x} be the {sup}?")
+
+
+def _view(rnd, views):
+    v = views[int(rnd.random() * 3)]
+    return v, v[:1].upper() + v[1:]
+
+
+class Pairs:
+    """Ordered pairs (a, b) of referable objects with their center offsets (b - a)."""
+
+    def __init__(self, scene) -> None:
+        R = scene.ref_idx
+        a, b = np.meshgrid(R, R, indexing="ij")
+        keep = a != b
+        self.a, self.b = a[keep], b[keep]
+        d = scene.center[self.b] - scene.center[self.a]
+        self.d = d
+        self.dist = np.linalg.norm(d, axis=1)
+        self.hdist = np.hypot(d[:, 0], d[:, 1])
+        self.n = len(self.a)
+
+
+def pairs(ctx) -> Pairs:
+    if "pairs" not in ctx.cache:
+        ctx.cache["pairs"] = Pairs(ctx.scene)
+    return ctx.cache["pairs"]
+
+
+def _ok(cfg, diff: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return np.abs(diff) >= np.maximum(cfg.margin_abs_m, cfg.margin_rel * np.abs(scale))
+
+
+def _clock(P: Pairs, cfg) -> tuple[np.ndarray, np.ndarray]:
+    ang = np.degrees(np.arctan2(P.d[:, 0], P.d[:, 1]))
+    h = np.round(ang / 30.0)
+    off = np.abs(ang - 30.0 * h)
+    hour = (h.astype(np.int64) % 12)
+    hour[hour == 0] = 12
+    ok = (off <= 15.0 - cfg.angle_margin_deg) & (P.hdist >= 2 * cfg.margin_abs_m)
+    return hour, ok
+
+
+def direction(ctx, task: str, caps: dict[str, int]) -> None:
+    s, rows, rnd, bal, cfg = ctx.scene, ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
+    P = pairs(ctx)
+    if P.n == 0:
+        return
+    axis_ok = {ax: np.flatnonzero(_ok(cfg, P.d[:, k], P.dist)).tolist() for k, ax in enumerate("xyz")}
+    hour, clock_ok = _clock(P, cfg)
+    clock_idx = np.flatnonzero(clock_ok).tolist()
+    quad_idx = np.flatnonzero(_ok(cfg, P.d[:, 0], P.dist) & _ok(cfg, P.d[:, 1], P.dist)).tolist()
+    dl = P.d.tolist()
+    A, B, ids, ex = P.a.tolist(), P.b.tolist(), s.id_list, s.expr
+    hours = hour.tolist()
+    for fmt, cap in caps.items():
+        for _ in range(cap):
+            tmpl = int(rnd.random() * 3)
+            r = rnd.random()
+            if fmt == "free" and r < 0.3 or fmt == "choice" and r < 0.5:
+                if not clock_idx:
+                    continue
+                p = clock_idx[int(rnd.random() * len(clock_idx))]
+                a, b, h = A[p], B[p], hours[p]
+                oa, ob = ids[a], ids[b]
+                prog = f"answer = clock(o{ob}, o{oa})"
+                if fmt == "free":
+                    q = cap1(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b]))
+                    rows.add(task, fmt, q, f"At {h} o'clock.", f'{{"label": "{h} o\'clock", "clock": {h}}}', [oa, ob], prog)
+                else:
+                    pos = bal.letter(4)
+                    far = [((h - 1 + k) % 12) + 1 for k in range(2, 11)]
+                    ds = rnd.sample(far, 3)
+                    opts = place(f"{h} o'clock", [f"{x} o'clock" for x in ds], pos)
+                    q = choice_text(cap1(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b])), opts)
+                    rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                             choice_value(pos, [f'"{x}"' for x in opts]), [oa, ob], prog)
+                continue
+            if fmt == "choice":
+                if not quad_idx:
+                    continue
+                p = quad_idx[int(rnd.random() * len(quad_idx))]
+                a, b, d = A[p], B[p], dl[p]
+                oa, ob = ids[a], ids[b]
+                label = QUADRANTS[(0 if d[1] < 0 else 2) + (1 if d[0] > 0 else 0)]
+                pos = bal.letter(4)
+                others = [x for x in QUADRANTS if x != label]
+                rnd.shuffle(others)
+                opts = place(label, others, pos)
+                view, view_cap = _view(rnd, AXIS_VIEW["y"])
+                q = choice_text(cap1(QUAD_CHOICE[tmpl].format(a=ex[a], b=ex[b], view=view, view_cap=view_cap)), opts)
+                rows.add(task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{x}"' for x in opts]),
+                         [oa, ob], f"answer = quadrant(o{ob}, o{oa})")
+                continue
+            r = rnd.random()
+            ax = "x" if r < 0.45 else ("y" if r < 0.75 else "z")
+            cand = axis_ok[ax]
+            if not cand:
+                continue
+            p = cand[int(rnd.random() * len(cand))]
+            a, b, d = A[p], B[p], dl[p]
+            oa, ob = ids[a], ids[b]
+            k = "xyz".index(ax)
+            actual = AXIS_WORDS[ax][1 if d[k] > 0 else 0]
+            view, view_cap = _view(rnd, AXIS_VIEW[ax])
+            if fmt == "free":
+                q = cap1(AXIS_FREE[tmpl].format(a=ex[a], b=ex[b], choices=AXIS_CHOICES[ax], view=view, view_cap=view_cap))
+                rows.add(task, fmt, q, AXIS_ANSWER[actual], f'{{"label": "{actual}"}}', [oa, ob],
+                         f"answer = side(o{ob}, o{oa}, '{ax}')")
+            else:
+                want = bal.target()
+                w = actual if want else AXIS_WORDS[ax][0 if d[k] > 0 else 1]
+                q = cap1(AXIS_BOOL[tmpl].format(a=ex[a], b=ex[b], rel=REL_PHRASE[w], view=view, view_cap=view_cap))
+                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob], f"answer = rel(o{ob}, o{oa}, '{w}')")
+
+
+def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
+    s, rows, rnd, bal, cfg = ctx.scene, ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
+    P = pairs(ctx)
+    cand = np.flatnonzero(P.dist >= cfg.min_length_m).tolist()
+    if not cand:
+        return
+    dl, A, B, ids, ex = P.d.tolist(), P.a.tolist(), P.b.tolist(), s.id_list, s.expr
+    for fmt, cap in caps.items():
+        for _ in range(cap):
+            p = cand[int(rnd.random() * len(cand))]
+            a, b, t = A[p], B[p], tuple(dl[p])
+            oa, ob = ids[a], ids[b]
+            frame = GRAVITY_FRAME[int(rnd.random() * 3)]
+            fc = frame[:1].upper() + frame[1:]
+            tmpl = int(rnd.random() * 3)
+            sep = max(2 * cfg.margin_abs_m, 0.15 * math.hypot(*t))
+            prog = f"answer = vec(o{oa}, o{ob})"
+            if fmt == "free":
+                q = cap1(VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc))
+                rows.add(task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "gravity"), [oa, ob], prog)
+            elif fmt == "choice":
+                ds = xyz_distractors(rnd, t, xyz_variants(t), sep)
+                if ds is None:
+                    continue
+                pos = bal.letter(4)
+                opts = place(xyz_text(*t), [xyz_text(*x) for x in ds], pos)
+                q = choice_text(cap1(VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc)), opts)
+                rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}", choice_value(pos, [f'"{x}"' for x in opts]),
+                         [oa, ob], prog)
+            else:
+                want = bal.target()
+                claim = t
+                if not want:
+                    ds = xyz_distractors(rnd, t, xyz_variants(t), sep, 1)
+                    if ds is None:
+                        bal.untarget()
+                        continue
+                    claim = ds[0]
+                q = cap1(VEC_BOOL[tmpl].format(a=ex[a], b=ex[b], xyz=xyz_text(*claim), frame=frame, frame_cap=fc))
+                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob],
+                         f"answer = near(vec(o{oa}, o{ob}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
+
+
+def _length_task(ctx, task, caps, values, cand, free_t, suffix, bool_fn, prog_fn, extra_fn) -> None:
+    """Shared body of the numeric distance tasks: free value, four values, or a threshold claim."""
+    rows, rnd, bal, cfg, s = ctx.rows, ctx.rnd, ctx.bal, ctx.cfg, ctx.scene
+    if not cand:
+        return
+    for fmt, cap in caps.items():
+        for _ in range(cap):
+            c = cand[int(rnd.random() * len(cand))]
+            v, a, b, extra = values(c)
+            oa, ob = s.id_list[a], s.id_list[b]
+            ea, eb = s.expr[a], s.expr[b]
+            if rnd.random() < 0.5:
+                ea, eb = eb, ea
+            unit = pick_unit(rnd, cfg.units, v)
+            tmpl = int(rnd.random() * 3)
+            stem = cap1(free_t(c)[tmpl].format(a=ea, b=eb)) + suffix.format(hint=UNIT_HINT[unit])
+            prog = prog_fn(c, oa, ob)
+            ex = extra_fn(c)
+            if fmt == "free":
+                text, val = length_value(v, unit, ex)
+                rows.add(task, fmt, stem, text, val, [oa, ob], f"answer = {prog}")
+            elif fmt == "choice":
+                pos = bal.letter(4)
+                opts = length_options(rnd, cfg, v, unit, pos)
+                if opts is None:
+                    bal.unletter(pos)
+                    continue
+                rows.add(task, fmt, choice_text(stem, opts), f"{LETTERS[pos]}. {opts[pos]}",
+                         choice_value(pos, [f'"{x}"' for x in opts], ex), [oa, ob], f"answer = {prog}")
+            else:
+                want = bal.target()
+                claim = threshold_claim(rnd, cfg, v, want, unit)
+                if claim is None:
+                    bal.untarget()
+                    continue
+                more, t_text, t_m = claim
+                q = cap1(bool_fn(c, more, tmpl).format(a=ea, b=eb, t=t_text))
+                rows.add(task, fmt, q + " (Centers, gravity-aligned frame.)", YES_NO[want], BOOL_JSON[want], [oa, ob],
+                         f"answer = {'gt' if more else 'lt'}({prog}, {t_m:.4f})")
+
+
+def distance(ctx, task: str, caps: dict[str, int]) -> None:
+    P, cfg = pairs(ctx), ctx.cfg
+    cand = np.flatnonzero((P.a < P.b) & (P.dist >= cfg.min_length_m)).tolist()
+    A, B, D = P.a.tolist(), P.b.tolist(), P.dist.tolist()
+    _length_task(ctx, task, caps, lambda c: (D[c], A[c], B[c], None), cand,
+                 lambda c: DIST_FREE, DIST_SUFFIX, lambda c, more, t: DIST_BOOL[more][t],
+                 lambda c, oa, ob: f"dist(o{oa}, o{ob})", lambda c: "")
+
+
+def distance_component(ctx, task: str, caps: dict[str, int]) -> None:
+    P, cfg = pairs(ctx), ctx.cfg
+    comp = np.stack([P.hdist, np.abs(P.d[:, 2]), np.abs(P.d[:, 0]), np.abs(P.d[:, 1])], axis=1)
+    upper = P.a < P.b
+    cand = [(int(p), k) for k in range(4) for p in np.flatnonzero(upper & (comp[:, k] >= cfg.min_length_m))]
+    ctx.rnd.shuffle(cand)
+    A, B, C = P.a.tolist(), P.b.tolist(), comp.tolist()
+    _length_task(ctx, task, caps, lambda c: (C[c[0]][c[1]], A[c[0]], B[c[0]], None), cand,
+                 lambda c: COMP_FREE[COMPONENTS[c[1]]], COMP_SUFFIX,
+                 lambda c, more, t: COMP_BOOL[t].replace("{name}", COMP_NAME[COMPONENTS[c[1]]]).replace(
+                     "{cmp}", "more than" if more else "less than"),
+                 lambda c, oa, ob: f"component(o{oa}, o{ob}, '{COMPONENTS[c[1]]}')",
+                 lambda c: f', "component": "{COMPONENTS[c[1]]}"')
+
+
+def _prop_values(s) -> dict[str, list[float]]:
+    return {"height": s.whd[:, 2].tolist(), "width": s.whd[:, 0].tolist(), "volume": s.volume.tolist(),
+            "cam_dist": s.cam_dist.tolist()}
+
+
+def _prop_ok(cfg, key: str, x: float, y: float) -> bool:
+    if key == "volume":
+        lo, hi = min(x, y), max(x, y)
+        return hi >= cfg.volume_ratio * lo and hi - lo > 0
+    return cfg.ok(x - y, max(x, y))
+
+
+def compare(ctx, task: str, caps: dict[str, int]) -> None:
+    s, rows, rnd, bal, cfg = ctx.scene, ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
+    R = s.ref_idx.tolist()
+    if len(R) < 2:
+        return
+    vals = _prop_values(s)
+    size_ok = s.size_ok.tolist()
+    C = [tuple(c) for c in s.center.tolist()]
+    ids, ex = s.id_list, s.expr
+    keys = ("height", "width", "volume", "cam_dist", "third", "third")
+    for fmt, cap in caps.items():
+        for _ in range(cap):
+            key = keys[int(rnd.random() * len(keys))]
+            found = None
+            for _try in range(12):
+                a, b = rnd.sample(R, 2)
+                if key == "third":
+                    if len(R) < 3:
+                        break
+                    c = R[int(rnd.random() * len(R))]
+                    if c in (a, b):
+                        continue
+                    va, vb = math.dist(C[a], C[c]), math.dist(C[b], C[c])
+                else:
+                    if key in SIZE_KEYS and not (size_ok[a] and size_ok[b]):
+                        continue
+                    c, va, vb = None, vals[key][a], vals[key][b]
+                if _prop_ok(cfg, "cam_dist" if key == "third" else key, va, vb):
+                    found = (a, b, c, va, vb)
+                    break
+            if found is None:
+                continue
+            a, b, c, va, vb = found
+            oa, ob = ids[a], ids[b]
+            greater = rnd.random() < 0.5
+            if key == "third":
+                oc = ids[c]
+                pkey = f"dist:{oc}"
+                word = ("farther from " if greater else "closer to ") + ex[c]
+                fa, fb = f"dist(o{oa}, o{oc})", f"dist(o{ob}, o{oc})"
+                suffix, oids = CMP_SUFFIX["dist"], [oa, ob, oc]
+            else:
+                pkey = key
+                word = PROPS[key][0 if greater else 1]
+                fa, fb = f"{key}(o{oa})", f"{key}(o{ob})"
+                suffix, oids = CMP_SUFFIX["dist" if key == "cam_dist" else "size"], [oa, ob]
+            op = "argmax" if greater else "argmin"
+            tmpl = int(rnd.random() * 3)
+            if fmt == "free":
+                if rnd.random() < 0.5:
+                    a, b, oa, ob, va, vb = b, a, ob, oa, vb, va
+                win = 1 if (va > vb) == greater else 2
+                w = a if win == 1 else b
+                q = cap1(CMP_FREE[tmpl].format(a=ex[a], b=ex[b], word=word)) + suffix
+                rows.add(task, fmt, q, cap1(ex[w]) + ".",
+                         f'{{"label": {s.expr_json[w]}, "object_id": {ids[w]}, "index": {win}}}', oids,
+                         f"answer = {op}('{pkey}', o{oa}, o{ob})")
+            elif fmt == "choice":
+                pos = bal.letter(2)
+                win, lose = (a, b) if (va > vb) == greater else (b, a)
+                order = place(win, [lose], pos)
+                opts = [cap1(ex[i]) for i in order]
+                q = choice_text(cap1(CMP_CHOICE[tmpl].format(word=word)) + suffix, opts)
+                rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                         choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{ids[order[0]]}, {ids[order[1]]}]'),
+                         oids, f"answer = {op}('{pkey}', o{ids[order[0]]}, o{ids[order[1]]})")
+            else:
+                want = bal.target()
+                if ((va > vb) == greater) != want:
+                    a, b, oa, ob, fa, fb = b, a, ob, oa, fb, fa
+                if key == "third":
+                    phrase = f"{word} than {ex[b]} is"
+                else:
+                    phrase = f"{word} than {ex[b]}"
+                q = cap1(CMP_BOOL[tmpl].format(a=ex[a], b=ex[b], phrase=phrase, word=word)) + suffix
+                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], oids,
+                         f"answer = {'gt' if greater else 'lt'}({fa}, {fb})")
+
+
+def _rank_set(ctx, key, k, full, vals, elig):
+    """k eligible objects sorted ascending by key; all consecutive gaps (full) or the extreme gaps pass."""
+    rnd, cfg = ctx.rnd, ctx.cfg
+    if len(elig) < k:
+        return None
+    v = vals[key]
+    for _ in range(10):
+        S = sorted(rnd.sample(elig, k), key=v.__getitem__)
+        if full:
+            if all(_prop_ok(cfg, key, v[S[i]], v[S[i + 1]]) for i in range(k - 1)):
+                return S
+        elif _prop_ok(cfg, key, v[S[0]], v[S[1]]) and _prop_ok(cfg, key, v[S[-1]], v[S[-2]]):
+            return S
+    return None
+
+
+def rank(ctx, task: str, caps: dict[str, int]) -> None:
+    s, rows, rnd, bal = ctx.scene, ctx.rows, ctx.rnd, ctx.bal
+    R = s.ref_idx.tolist()
+    if len(R) < 3:
+        return
+    vals = _prop_values(s)
+    sized = [i for i in R if s.size_ok[i]]
+    ids, ex, exj = s.id_list, s.expr, s.expr_json
+    for fmt, cap in caps.items():
+        for _ in range(cap):
+            key = ("height", "width", "volume", "cam_dist")[int(rnd.random() * 4)]
+            elig = sized if key in SIZE_KEYS else R
+            tmpl = int(rnd.random() * 3)
+            greater = rnd.random() < 0.5
+            suffix = CMP_SUFFIX["dist" if key == "cam_dist" else "size"]
+            if fmt == "free" and rnd.random() < 0.5:
+                k = 3 + int(rnd.random() * 2)
+                S = _rank_set(ctx, key, k, True, vals, elig)
+                if S is None:
+                    continue
+                shown_order = list(S)
+                rnd.shuffle(shown_order)
+                items = join_and([ex[i] for i in shown_order])
+                target = S[::-1] if greater else S
+                label = ", ".join(ex[i] for i in target)
+                q = cap1(RANK_ORDER[tmpl].format(items=items, words=ORDER_WORDS[key][1 if greater else 0])) + suffix
+                args = ", ".join(f"o{ids[i]}" for i in shown_order)
+                rows.add(task, fmt, q, cap1(label) + ".",
+                         f'{{"order": [{", ".join(str(ids[i]) for i in target)}], "label": {jstr(label)}}}',
+                         [ids[i] for i in shown_order], f"answer = order('{'-' if greater else ''}{key}', {args})")
+                continue
+            k = 4 if fmt == "choice" else 3 + int(rnd.random() * 3)
+            S = _rank_set(ctx, key, k, False, vals, elig)
+            if S is None:
+                continue
+            win = S[-1] if greater else S[0]
+            others = [i for i in S if i != win]
+            rnd.shuffle(others)
+            sup = SUPER[key][0 if greater else 1]
+            op = "argmax" if greater else "argmin"
+            if fmt == "choice":
+                pos = bal.letter(4)
+                order = place(win, others, pos)
+                opts = [cap1(ex[i]) for i in order]
+                q = choice_text(cap1(RANK_CHOICE[tmpl].format(sup=sup)) + suffix, opts)
+                rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                         choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
+                         [ids[i] for i in order], f"answer = {op}('{key}', {', '.join(f'o{ids[i]}' for i in order)})")
+                continue
+            order = place(win, others, int(rnd.random() * k))
+            items = join_and([ex[i] for i in order])
+            args = ", ".join(f"o{ids[i]}" for i in order)
+            if fmt == "free":
+                pos = order.index(win) + 1
+                q = cap1(RANK_SUPER[tmpl].format(items=items, sup=sup)) + suffix
+                rows.add(task, fmt, q, cap1(ex[win]) + ".",
+                         f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {pos}}}',
+                         [ids[i] for i in order], f"answer = {op}('{key}', {args})")
+            else:
+                want = bal.target()
+                x = win if want else others[int(rnd.random() * len(others))]
+                q = cap1(RANK_BOOL[tmpl].format(x=ex[x], items=items, sup=sup)) + suffix
+                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [ids[i] for i in order],
+                         f"answer = eq({op}('{key}', {args}), {order.index(x) + 1})")

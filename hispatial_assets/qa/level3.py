@@ -1,0 +1,452 @@
+"""L3 reasoning: perspective taking, counting under spatial constraints, multi-step problems.
+
+Perspective: the viewer object stands at its center facing its front (front yaw); X is to its left
+when X's offset has a negative component along the viewer's right (sin f, -cos f), in front when
+positive along (cos f, sin f). Counting: objects with the label (other than the anchor) within r
+(center to center) or on one side of the anchor (camera view); every counted or uncounted
+candidate passes the margin. Multi-step problems are programs (see `program`) whose answer is the
+program's value; their reasoning text walks through the steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hispatial_assets.qa.level2 import REL_PHRASE
+from hispatial_assets.qa.options import length_options, threshold_claim
+from hispatial_assets.qa.program import QUADRANTS, Executor, gap, half_extent
+from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
+from hispatial_assets.qa.text import CAMERA_VIEW, UNIT_HINT, plural, xyz_text
+from hispatial_assets.qa.units import length_text, length_value, pick_unit, shown
+
+PERSP_FREE = {
+    "lr": ("From the viewpoint of {o}, facing the way it faces, is {x} on its left or on its right?",
+           "Imagine you are {o}, looking where its front points. Is {x} to your left or to your right?",
+           "Taking the perspective of {o} (facing its front), is {x} on the left or on the right?"),
+    "fb": ("From the viewpoint of {o}, facing the way it faces, is {x} in front of it or behind it?",
+           "Imagine you are {o}, looking where its front points. Is {x} in front of you or behind you?",
+           "Taking the perspective of {o} (facing its front), is {x} ahead or behind?"),
+}
+PERSP_ANSWER = {"left": "On its left.", "right": "On its right.", "in front": "In front of it.", "behind": "Behind it."}
+PERSP_CHOICE = ("From the viewpoint of {o}, facing its front, where is {x}?",
+                "Imagine you are {o}, looking where its front points. Where is {x}?",
+                "Taking the perspective of {o} (facing its front), {x} is:")
+PERSP_BOOL = ("From the viewpoint of {o}, facing the way it faces, is {x} {phrase}?",
+              "Imagine you are {o}, looking where its front points. Is {x} {phrase}?",
+              "Taking the perspective of {o} (facing its front), is {x} {phrase}?")
+PERSP_PHRASE = {"left": "to its left", "right": "to its right", "in front": "in front of it", "behind": "behind it"}
+PERSP_SUFFIX = " (Its own frame: gravity-aligned, facing its front.)"
+
+COUNT_WITHIN = ("How many {things} are within {r} of {a}?", "Count the {things} less than {r} away from {a}.",
+                "Within {r} of {a}, how many {things} are there?")
+COUNT_REL = ("How many {things} are {rel} {a}, {view}?", "Count the {things} located {rel} {a}, {view}.",
+             "{view_cap}, how many {things} are {rel} {a}?")
+COUNT_BOOL_WITHIN = ("Are there exactly {k} {things} within {r} of {a}?", "Is the number of {things} within {r} of {a} exactly {k}?",
+                     "Within {r} of {a}, are there exactly {k} {things}?")
+COUNT_BOOL_REL = ("Are there exactly {k} {things} {rel} {a}, {view}?", "Is the number of {things} {rel} {a} exactly {k}, {view}?",
+                  "{view_cap}, are there exactly {k} {things} {rel} {a}?")
+COUNT_SUFFIX = {"within": " (3D center-to-center distances, gravity-aligned frame.)", "rel": ""}
+RADII = {"m": (1.0, 1.5, 2.0, 3.0), "cm": (1.0, 1.5, 2.0), "in": (0.9144, 1.2192, 1.8288), "ft": (0.9144, 1.524, 2.1336, 3.048)}
+
+MOVES = {"to the right": (1, 0, 0), "to the left": (-1, 0, 0), "toward the camera": (0, -1, 0),
+         "away from the camera": (0, 1, 0)}
+AMOUNTS = {"m": (0.5, 1.0, 1.5, 2.0), "cm": (0.5, 1.0, 1.5), "in": (0.508, 0.9144), "ft": (0.6096, 0.9144, 1.524)}
+MOVE_SUFFIX = " (Directions as seen from the camera in the gravity-aligned frame; center-to-center distances.)"
+FIT_X = ("Could {x} fit in the gap between {y} and {z}, turned to its narrowest side?",
+         "Is there enough room between {y} and {z} to slide {x} through, narrow side first?",
+         "Would {x} fit between {y} and {z} if turned sideways?")
+FIT_W = ("Would a box {w} wide fit through the gap between {y} and {z}?",
+         "Is the free space between {y} and {z} wider than {w}?",
+         "Could an object {w} across pass between {y} and {z}?")
+FIT_SUFFIX = " (Footprints of the 3D boxes on the horizontal plane of the gravity-aligned frame.)"
+ROOM = ("If {x} were placed between {y} and {z}, narrow side first, how much free space would remain?",
+        "How much room would be left in the gap between {y} and {z} after putting {x} there sideways?",
+        "Suppose {x} is slid, narrowest side first, into the gap between {y} and {z}. How much clearance is left in total?")
+NEAREST = ("If {x} moved {amt} {dirn}, which object would be nearest to it?",
+           "Suppose {x} is shifted {amt} {dirn}. Which object would then be closest to it?",
+           "After moving {x} {amt} {dirn}, what would be the nearest object to it?")
+NEAREST_CHOICE = ("If {x} moved {amt} {dirn}, which of these would be nearest to it?",
+                  "Suppose {x} is shifted {amt} {dirn}. Which of these objects would then be closest to it?",
+                  "After moving {x} {amt} {dirn}, which of the following would be nearest to it?")
+MOVEDIST = ("If {x} moved {amt} {dirn}, how far would it be from {y}?",
+            "Suppose {x} is shifted {amt} {dirn}. What would its distance to {y} be?",
+            "After moving {x} {amt} {dirn}, how far apart would it and {y} be?")
+MOVEDIST_BOOL = ("If {x} moved {amt} {dirn}, would it be {cmp} {t} from {y}?",
+                 "Suppose {x} is shifted {amt} {dirn}. Would it then be {cmp} {t} away from {y}?",
+                 "After moving {x} {amt} {dirn}, would its distance to {y} be {cmp} {t}?")
+CLOSER = ("If {x} moved {amt} {dirn}, would it be closer to {y} than to {z}?",
+          "Suppose {x} is shifted {amt} {dirn}. Would it then be nearer to {y} than to {z}?",
+          "After moving {x} {amt} {dirn}, is {y} closer to it than {z}?")
+
+
+def perspective(ctx, task: str, caps: dict[str, int]) -> None:
+    s, rows, rnd, bal, cfg = ctx.scene, ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
+    R = s.ref_idx
+    V = R[s.has_front[R]]
+    if len(V) == 0 or len(R) < 2:
+        return
+    v, x = np.meshgrid(V, R, indexing="ij")
+    keep = v != x
+    v, x = v[keep], x[keep]
+    d = s.center[x] - s.center[v]
+    f = s.front[v]
+    fwd = d[:, 0] * np.cos(f) + d[:, 1] * np.sin(f)
+    right = d[:, 0] * np.sin(f) - d[:, 1] * np.cos(f)
+    scale = np.linalg.norm(d, axis=1)
+    thr = np.maximum(cfg.margin_abs_m, cfg.margin_rel * scale)
+    ok_lr, ok_fb = np.abs(right) >= thr, np.abs(fwd) >= thr
+    cand = {"lr": np.flatnonzero(ok_lr).tolist(), "fb": np.flatnonzero(ok_fb).tolist(),
+            "quad": np.flatnonzero(ok_lr & ok_fb).tolist()}
+    V_, X_, F_, R_ = v.tolist(), x.tolist(), fwd.tolist(), right.tolist()
+    ids, ex = s.id_list, s.expr
+    for fmt, cap in caps.items():
+        for _ in range(cap):
+            kind = "quad" if fmt == "choice" else ("lr" if rnd.random() < 0.6 else "fb")
+            c = cand[kind]
+            if not c:
+                continue
+            p = c[int(rnd.random() * len(c))]
+            vi, xi = V_[p], X_[p]
+            ov, ox = ids[vi], ids[xi]
+            lr = "right" if R_[p] > 0 else "left"
+            fb = "in front" if F_[p] > 0 else "behind"
+            tmpl = int(rnd.random() * 3)
+            if fmt == "free":
+                label = lr if kind == "lr" else fb
+                q = cap1(PERSP_FREE[kind][tmpl].format(o=ex[vi], x=ex[xi])) + PERSP_SUFFIX
+                rows.add(task, fmt, q, PERSP_ANSWER[label], f'{{"label": "{label}"}}', [ov, ox],
+                         f"answer = pside(o{ox}, o{ov}, '{kind}')")
+            elif fmt == "choice":
+                label = QUADRANTS[(0 if fb == "in front" else 2) + (1 if lr == "right" else 0)]
+                pos = bal.letter(4)
+                others = [q for q in QUADRANTS if q != label]
+                rnd.shuffle(others)
+                opts = place(label, others, pos)
+                q = choice_text(cap1(PERSP_CHOICE[tmpl].format(o=ex[vi], x=ex[xi])) + PERSP_SUFFIX, opts)
+                rows.add(task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{o}"' for o in opts]),
+                         [ov, ox], f"answer = pquadrant(o{ox}, o{ov})")
+            else:
+                want = bal.target()
+                actual = lr if kind == "lr" else fb
+                w = actual if want else {"left": "right", "right": "left", "in front": "behind", "behind": "in front"}[actual]
+                q = cap1(PERSP_BOOL[tmpl].format(o=ex[vi], x=ex[xi], phrase=PERSP_PHRASE[w])) + PERSP_SUFFIX
+                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [ov, ox], f"answer = prel(o{ox}, o{ov}, '{w}')")
+
+
+def _count_query(ctx):
+    """(anchor, label, kind, param, shown text, count, member indices) with no candidate near the boundary."""
+    s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
+    R = s.ref_idx.tolist()
+    for _ in range(12):
+        a = R[int(rnd.random() * len(R))]
+        others = [i for i in range(s.n) if i != a]
+        if not others:
+            return None
+        label = s.labels[others[int(rnd.random() * len(others))]]
+        members = [i for i in others if s.labels[i] == label]
+        d = s.center[members] - s.center[a]
+        dist = np.linalg.norm(d, axis=1)
+        if rnd.random() < 0.5:
+            unit = pick_unit(rnd, cfg.units, 2.0)
+            radii = RADII[unit]
+            r_text, r_m = shown(radii[int(rnd.random() * len(radii))], unit)
+            if all(cfg.ok(x - r_m, max(x, r_m)) for x in dist.tolist()):
+                n = int((dist < r_m).sum())
+                return a, label, "within", r_m, length_text(r_m, unit), n, members
+        else:
+            w = ("left", "right", "in front", "behind")[int(rnd.random() * 4)]
+            k = 0 if w in ("left", "right") else 1
+            comp = d[:, k]
+            if all(cfg.ok(c, x) for c, x in zip(comp.tolist(), dist.tolist())):
+                sign = -1 if w in ("left", "in front") else 1
+                n = int((comp * sign > 0).sum())
+                return a, label, "rel", w, None, n, members
+    return None
+
+
+def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
+    s, rows, rnd, bal = ctx.scene, ctx.rows, ctx.rnd, ctx.bal
+    if len(s.ref_idx) == 0 or s.n < 2:
+        return
+    ids, ex = s.id_list, s.expr
+    for fmt, cap in caps.items():
+        for _ in range(cap):
+            qy = _count_query(ctx)
+            if qy is None:
+                continue
+            a, label, kind, param, r_text, n, members = qy
+            things = plural(label)
+            if label == s.labels[a]:
+                things = "other " + things
+            tmpl = int(rnd.random() * 3)
+            view = CAMERA_VIEW[int(rnd.random() * 3)]
+            fields = dict(things=things, a=ex[a], r=r_text, rel=REL_PHRASE.get(param, ""), view=view,
+                          view_cap=view[:1].upper() + view[1:])
+            if kind == "within":
+                call = f"count_within({label!r}, o{ids[a]}, {param:.4f})"
+                stem = cap1(COUNT_WITHIN[tmpl].format(**fields)) + COUNT_SUFFIX["within"]
+            else:
+                call = f"count_rel({label!r}, o{ids[a]}, '{param}')"
+                stem = cap1(COUNT_REL[tmpl].format(**fields))
+            oids = [ids[a]] + [ids[i] for i in members]
+            if fmt == "free":
+                rows.add(task, fmt, stem, str(n), f'{{"count": {n}}}', oids, f"answer = {call}")
+            elif fmt == "choice":
+                pos = bal.letter(4)
+                pool = [k for k in range(max(0, n - 3), n + 4) if k != n]
+                ds = sorted(rnd.sample(pool, 3))
+                opts = place(str(n), [str(k) for k in ds], pos)
+                rows.add(task, fmt, choice_text(stem, opts), f"{LETTERS[pos]}. {n}",
+                         choice_value(pos, [f'"{o}"' for o in opts]), oids, f"answer = {call}")
+            else:
+                want = bal.target()
+                k = n if want else (n + 1 if n == 0 or rnd.random() < 0.5 else n - 1)
+                tb = COUNT_BOOL_WITHIN if kind == "within" else COUNT_BOOL_REL
+                q = cap1(tb[tmpl].format(k=k, **fields)) + COUNT_SUFFIX[kind]
+                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, f"answer = eq({call}, {k})")
+
+
+# ----------------------------------------------------------------------------------------------
+# multi-step problems
+
+def _move(rnd, units):
+    unit = pick_unit(rnd, units, 1.0)
+    amounts = AMOUNTS[unit]
+    text, m = shown(amounts[int(rnd.random() * len(amounts))], unit)
+    dirn = tuple(MOVES)[int(rnd.random() * 4)]
+    vec = tuple(m * c for c in MOVES[dirn])
+    return dirn, length_text(m, unit), vec, unit
+
+
+def _m(v: float) -> str:
+    return f"{v:.2f} m"
+
+
+def _fit(ctx, ex_run, want: bool):
+    """Boolean: would X (or a box w wide) fit in the gap between Y and Z."""
+    s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
+    R = s.ref_idx.tolist()
+    ids, ex = s.id_list, s.expr
+    for _ in range(10):
+        y, z = rnd.sample(R, 2)
+        g = gap(s, y, z)
+        if g < 0.3:
+            continue
+        oy, oz = ids[y], ids[z]
+        u = (s.center[z, :2] - s.center[y, :2]) / max(1e-9, math.hypot(*(s.center[z, :2] - s.center[y, :2])))
+        hy, hz = half_extent(s, y, u), half_extent(s, z, -u)
+        hd = math.hypot(*(s.center[z, :2] - s.center[y, :2]))
+        step1 = (f"Step 1: {cap1(ex[y])} and {ex[z]} are {_m(hd)} apart horizontally; they extend {_m(hy)} and "
+                 f"{_m(hz)} toward each other, leaving a gap of {_m(g)}.")
+        xs = [i for i in R if i not in (y, z) and s.size_ok[i]
+              and (min(s.whd[i, :2]) < g) == want and cfg.ok(g - min(s.whd[i, :2]), max(g, min(s.whd[i, :2])))]
+        tmpl = int(rnd.random() * 3)
+        if xs and rnd.random() < 0.7:
+            x = xs[int(rnd.random() * len(xs))]
+            w = float(min(s.whd[x, :2]))
+            prog = f"g = gap(o{oy}, o{oz})\nw = footprint_min(o{ids[x]})\nanswer = gt(g, w)"
+            q = cap1(FIT_X[tmpl].format(x=ex[x], y=ex[y], z=ex[z])) + FIT_SUFFIX
+            steps = [step1, f"Step 2: {cap1(ex[x])} is {_m(w)} across at its narrowest.",
+                     f"Step 3: {_m(g)} {'>' if want else '<'} {_m(w)}, so it {'fits' if want else 'does not fit'}."]
+            oids = [oy, oz, ids[x]]
+        else:
+            unit = pick_unit(rnd, cfg.units, g)
+            claim = threshold_claim(rnd, cfg, g, want, unit, floor=0.05)
+            if claim is None:
+                continue
+            _, w_text, w = claim  # a box fits when the gap is more than its width
+            if (g > w) != want:
+                continue
+            prog = f"g = gap(o{oy}, o{oz})\nanswer = gt(g, {w:.4f})"
+            q = cap1(FIT_W[tmpl].format(w=w_text, y=ex[y], z=ex[z])) + FIT_SUFFIX
+            steps = [step1, f"Step 2: {_m(g)} {'>' if want else '<'} {w_text}, so it {'fits' if want else 'does not fit'}."]
+            oids = [oy, oz]
+        return q, prog, "\n".join(steps), oids
+    return None
+
+
+def _room(ctx):
+    s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
+    R = s.ref_idx.tolist()
+    ids, ex = s.id_list, s.expr
+    xs = [i for i in R if s.size_ok[i]]
+    if len(R) < 3 or not xs:
+        return None
+    for _ in range(10):
+        y, z = rnd.sample(R, 2)
+        x = xs[int(rnd.random() * len(xs))]
+        if x in (y, z):
+            continue
+        g = gap(s, y, z)
+        w = float(min(s.whd[x, :2]))
+        if g - w < cfg.min_length_m:
+            continue
+        prog = f"g = gap(o{ids[y]}, o{ids[z]})\nw = footprint_min(o{ids[x]})\nanswer = sub(g, w)"
+        steps = [f"Step 1: The gap between the footprints of {ex[y]} and {ex[z]} is {_m(g)}.",
+                 f"Step 2: {cap1(ex[x])} is {_m(w)} across at its narrowest.",
+                 f"Step 3: {_m(g)} - {_m(w)} = {_m(g - w)} of free space remains."]
+        q = cap1(ROOM[int(rnd.random() * 3)].format(x=ex[x], y=ex[y], z=ex[z])) + FIT_SUFFIX
+        return q, prog, "\n".join(steps), [ids[y], ids[z], ids[x]]
+    return None
+
+
+def _nearest(ctx, n_options: int | None):
+    """X moved; the nearest object among all others (free) or among n options (choice)."""
+    s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
+    R = s.ref_idx.tolist()
+    ids, ex = s.id_list, s.expr
+    for _ in range(10):
+        x = R[int(rnd.random() * len(R))]
+        dirn, amt, vec, _unit = _move(rnd, cfg.units)
+        p = s.center[x] + np.array(vec)
+        if n_options is None:
+            cands = [i for i in range(s.n) if i != x]
+        else:
+            others = [i for i in R if i != x]
+            if len(others) < n_options:
+                return None
+            cands = rnd.sample(others, n_options)
+        if len(cands) < 2:
+            return None
+        dist = np.linalg.norm(s.center[cands] - p, axis=1)
+        o = np.argsort(dist)
+        if not cfg.ok(dist[o[1]] - dist[o[0]], dist[o[1]]) or not s.referable[cands[o[0]]]:
+            continue
+        win = cands[o[0]]
+        prog_cands = cands
+        listed = ", ".join(f"{ex[cands[k]]} {_m(dist[k])}" for k in o[:4])
+        steps = [f"Step 1: {cap1(ex[x])} is at {xyz_text(*s.center[x])} m; moving it {amt} {dirn} puts it at {xyz_text(*p)} m.",
+                 f"Step 2: Distances from there: {listed}{', ...' if len(o) > 4 else ''}.",
+                 f"Step 3: The nearest is {ex[win]}."]
+        return x, dirn, amt, vec, win, prog_cands, "\n".join(steps)
+    return None
+
+
+def _moved_prog(ox: int, vec) -> str:
+    return f"p = moved(o{ox}, {vec[0]:.4f}, {vec[1]:.4f}, {vec[2]:.4f})"
+
+
+def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
+    s, rows, rnd, bal, cfg = ctx.scene, ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
+    if len(s.ref_idx) < 3:
+        return
+    run = Executor(s).run
+    ids, ex, exj = s.id_list, s.expr, s.expr_json
+    R = s.ref_idx.tolist()
+    for fmt, cap in caps.items():
+        for _ in range(cap):
+            tmpl = int(rnd.random() * 3)
+            r = rnd.random()
+            if fmt == "boolean":
+                want = bal.target()
+                if r < 0.5:
+                    built = _fit(ctx, run, want)
+                    if built is None:
+                        bal.untarget()
+                        continue
+                    q, prog, reasoning, oids = built
+                elif r < 0.75:
+                    x, y = rnd.sample(R, 2)
+                    dirn, amt, vec, unit = _move(rnd, cfg.units)
+                    p = s.center[x] + np.array(vec)
+                    d = float(np.linalg.norm(s.center[y] - p))
+                    claim = threshold_claim(rnd, cfg, d, want, unit)
+                    if claim is None or d < cfg.min_length_m:
+                        bal.untarget()
+                        continue
+                    more, t_text, t_m = claim
+                    prog = f"{_moved_prog(ids[x], vec)}\nd = dist(p, o{ids[y]})\nanswer = {'gt' if more else 'lt'}(d, {t_m:.4f})"
+                    q = cap1(MOVEDIST_BOOL[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn, t=t_text,
+                                                         cmp="more than" if more else "less than")) + MOVE_SUFFIX
+                    reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(*p)} m.\n"
+                                 f"Step 2: Its distance to {ex[y]} would be {_m(d)}.\n"
+                                 f"Step 3: {_m(d)} is {'more' if d > t_m else 'less'} than {t_text}, so {'yes' if want else 'no'}.")
+                    oids = [ids[x], ids[y]]
+                else:
+                    x, y, z = rnd.sample(R, 3)
+                    dirn, amt, vec, _ = _move(rnd, cfg.units)
+                    p = s.center[x] + np.array(vec)
+                    dy, dz = float(np.linalg.norm(s.center[y] - p)), float(np.linalg.norm(s.center[z] - p))
+                    if not cfg.ok(dy - dz, max(dy, dz)):
+                        bal.untarget()
+                        continue
+                    if (dy < dz) != want:
+                        y, z, dy, dz = z, y, dz, dy
+                    prog = (f"{_moved_prog(ids[x], vec)}\na = dist(p, o{ids[y]})\nb = dist(p, o{ids[z]})\n"
+                            f"answer = lt(a, b)")
+                    q = cap1(CLOSER[tmpl].format(x=ex[x], y=ex[y], z=ex[z], amt=amt, dirn=dirn)) + MOVE_SUFFIX
+                    reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(*p)} m.\n"
+                                 f"Step 2: From there, {ex[y]} is {_m(dy)} away.\n"
+                                 f"Step 3: From there, {ex[z]} is {_m(dz)} away.\n"
+                                 f"Step 4: {_m(dy)} {'<' if dy < dz else '>'} {_m(dz)}, so {'yes' if want else 'no'}.")
+                    oids = [ids[x], ids[y], ids[z]]
+                value = run(prog)
+                if value is not want:
+                    bal.untarget()
+                    continue
+                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, prog, reasoning)
+                continue
+            # free / choice
+            if r < 1 / 3:
+                kind = "room"
+                built = _room(ctx)
+                if built is None:
+                    continue
+                q, prog, reasoning, oids = built
+            elif r < 2 / 3:
+                kind = "movedist"
+                x, y = rnd.sample(R, 2)
+                dirn, amt, vec, _u = _move(rnd, cfg.units)
+                p = s.center[x] + np.array(vec)
+                d = float(np.linalg.norm(s.center[y] - p))
+                if d < cfg.min_length_m:
+                    continue
+                prog = f"{_moved_prog(ids[x], vec)}\nanswer = dist(p, o{ids[y]})"
+                q = cap1(MOVEDIST[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn)) + MOVE_SUFFIX
+                reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(*p)} m.\n"
+                             f"Step 2: The distance from there to the center of {ex[y]} is {_m(d)}.")
+                oids = [ids[x], ids[y]]
+            else:
+                kind = "nearest"
+                built = _nearest(ctx, 4 if fmt == "choice" else None)
+                if built is None:
+                    continue
+                x, dirn, amt, vec, win, cands, reasoning = built
+                if fmt == "choice":
+                    pos = bal.letter(4)
+                    others = [c for c in cands if c != win]
+                    order = place(win, others, pos)
+                    prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in order)})"
+                    value = run(prog)
+                    if value != pos + 1:
+                        bal.unletter(pos)
+                        continue
+                    opts = [cap1(ex[i]) for i in order]
+                    q = choice_text(cap1(NEAREST_CHOICE[tmpl].format(x=ex[x], amt=amt, dirn=dirn)) + MOVE_SUFFIX, opts)
+                    rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                             choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
+                             [ids[x]] + [ids[i] for i in order], prog, reasoning)
+                else:
+                    prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in cands)})"
+                    k = run(prog)
+                    w = cands[k - 1]
+                    q = cap1(NEAREST[tmpl].format(x=ex[x], amt=amt, dirn=dirn)) + MOVE_SUFFIX
+                    rows.add(task, fmt, q, cap1(ex[w]) + ".", f'{{"label": {exj[w]}, "object_id": {ids[w]}, "index": {k}}}',
+                             [ids[x], ids[w]], prog, reasoning)
+                continue
+            value = float(run(prog))
+            unit = pick_unit(rnd, cfg.units, value)
+            q = q.replace(" (", f" Answer {UNIT_HINT[unit]}. (", 1) if kind == "room" else q + f" Answer {UNIT_HINT[unit]}."
+            if fmt == "free":
+                text, val = length_value(value, unit)
+                rows.add(task, fmt, q, text, val, oids, prog, reasoning)
+            else:
+                pos = bal.letter(4)
+                opts = length_options(rnd, cfg, value, unit, pos)
+                if opts is None:
+                    bal.unletter(pos)
+                    continue
+                rows.add(task, fmt, choice_text(q, opts), f"{LETTERS[pos]}. {opts[pos]}",
+                         choice_value(pos, [f'"{o}"' for o in opts]), oids, prog, reasoning)

@@ -1,0 +1,50 @@
+import json
+
+import dagster as dg
+
+from hispatial_assets.defs.resources import DataRootResource
+from hispatial_assets.definitions import build_definitions
+from hispatial_assets_tests.conftest import write_sensor_drop
+
+
+def _tick(defs, instance, root, cursor=None):
+    sensor = defs.resolve_sensor_def("drop_sensor")
+    ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"data_root": DataRootResource(root=root.root)})
+    return sensor(ctx)
+
+
+def test_one_tick_registers_a_ready_drop_and_requests_one_run_and_the_next_tick_nothing(data_root, instance):
+    defs = build_definitions(root=data_root.root)
+    write_sensor_drop(data_root, "drop_a", n_images=1)
+    write_sensor_drop(data_root, "drop_b", n_images=1, ready=False)  # still being copied
+
+    first = _tick(defs, instance, data_root)
+    assert [r.partition_key for r in first.run_requests] == ["drop_a"]
+    assert [list(r.partition_keys) for r in first.dynamic_partitions_requests] == [["drop_a"]]
+    assert json.loads(first.cursor)["seen"] == ["drop_a"]
+
+    instance.add_dynamic_partitions("drops", ["drop_a"])  # what the daemon does with the request
+    second = _tick(defs, instance, data_root, cursor=first.cursor)
+    assert second.run_requests == [] and second.dynamic_partitions_requests == []
+
+
+def test_a_drop_is_picked_up_once_its_ready_marker_lands(data_root, instance):
+    from hispatial_assets.storage import io
+
+    defs = build_definitions(root=data_root.root)
+    write_sensor_drop(data_root, "late", n_images=1, ready=False)
+    first = _tick(defs, instance, data_root)
+    assert first.run_requests == []
+    io.write_bytes(io.join(data_root.drop_uri("late"), "_READY"), b"")
+    second = _tick(defs, instance, data_root, cursor=first.cursor)
+    assert [r.partition_key for r in second.run_requests] == ["late"]
+    assert second.run_requests[0].run_key == "drop:late"
+
+
+def test_folders_with_invalid_names_are_skipped_not_registered(data_root, instance, tmp_path):
+    from hispatial_assets.storage import io
+
+    defs = build_definitions(root=data_root.root)
+    io.write_bytes(io.join(data_root.drops_uri(), "bad name!", "_READY"), b"")
+    result = _tick(defs, instance, data_root)
+    assert result.run_requests == [] and result.dynamic_partitions_requests == []

@@ -1,0 +1,126 @@
+"""Point-map backends on tiny random-init DepthAnything / DepthPro checkpoints, and the MoGe adapter."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from hispatial_assets.geometry.camera import intrinsics_from_fov
+from hispatial_assets.perception.base import CheckpointNotFound
+from hispatial_assets.perception.depth_models import (DepthAnythingPointMaps, DepthProPointMaps, MogePointMaps,
+                                                      focal_from_fov)
+
+from . import tiny_models
+
+
+def _assert_lifted_with(pm, K):
+    """Every valid point lies on the ray of its own pixel through intrinsics K."""
+    h, w = pm.shape
+    z = pm.xyz[..., 2]
+    u = (np.arange(w) + 0.5 - K[0, 2]) / K[0, 0]
+    v = (np.arange(h) + 0.5 - K[1, 2]) / K[1, 1]
+    np.testing.assert_allclose(pm.xyz[..., 0][pm.mask], (u[None, :] * z)[pm.mask], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(pm.xyz[..., 1][pm.mask], (v[:, None] * z)[pm.mask], rtol=1e-4, atol=1e-5)
+
+
+def test_depth_anything_point_map_has_the_image_size_and_configured_fov(checkpoints, image_512x384):
+    pm = DepthAnythingPointMaps(checkpoints("depth_anything"), fov_deg=70.0).estimate(image_512x384)
+    assert pm.shape == (384, 512) and pm.xyz.shape == (384, 512, 3)
+    assert pm.mask.mean() > 0.99 and np.isfinite(pm.xyz).all()
+    assert np.all(pm.xyz[..., 2][pm.mask] > 0)
+    np.testing.assert_allclose(pm.intrinsics, intrinsics_from_fov(512, 384, 70.0), rtol=1e-6)
+    _assert_lifted_with(pm, pm.intrinsics)
+
+
+def test_relative_depth_anything_checkpoints_are_refused(tmp_path):
+    import json
+
+    path = tiny_models.save_depth_anything(tmp_path / "rel")
+    cfg = json.loads((tmp_path / "rel" / "config.json").read_text())
+    cfg["depth_estimation_type"] = "relative"
+    (tmp_path / "rel" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="metric"):
+        DepthAnythingPointMaps(path).estimate_rgb(tiny_models.random_rgb(64, 48))
+
+
+def test_depth_pro_uses_its_own_field_of_view(checkpoints, image_512x384):
+    import torch
+
+    backend = DepthProPointMaps(checkpoints("depth_pro"), fov_deg=60.0)
+    rgb = image_512x384.rgb()
+    with torch.no_grad():
+        fov = float(backend.model(pixel_values=backend.pixel_values(rgb)).field_of_view[0])
+    pm = backend.estimate(image_512x384)
+    assert pm.shape == (384, 512) and np.isfinite(pm.xyz).all() and pm.mask.all()
+    assert pm.intrinsics[0, 0] == pytest.approx(focal_from_fov(512, fov), rel=1e-5)
+    assert pm.intrinsics[0, 0] != pytest.approx(focal_from_fov(512, 60.0), rel=1e-3)
+    _assert_lifted_with(pm, pm.intrinsics)
+
+
+def test_depth_pro_without_a_fov_head_uses_the_configured_fov(tmp_path):
+    path = tiny_models.save_depth_pro(tmp_path / "nofov", use_fov_model=False)
+    pm = DepthProPointMaps(path, fov_deg=55.0).estimate_rgb(tiny_models.random_rgb(160, 120))
+    assert pm.shape == (120, 160) and np.isfinite(pm.xyz).all()
+    np.testing.assert_allclose(pm.intrinsics, intrinsics_from_fov(160, 120, 55.0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls,setting", [(DepthAnythingPointMaps, "point_maps.depth_anything_path"),
+                                         (DepthProPointMaps, "point_maps.depth_pro_path"),
+                                         (MogePointMaps, "point_maps.moge_path")])
+def test_missing_checkpoint_names_the_setting(tmp_path, cls, setting):
+    with pytest.raises(CheckpointNotFound, match=setting):
+        cls(str(tmp_path / "absent"))
+
+
+def test_moge_without_the_package_says_how_to_install_it(tmp_path, monkeypatch):
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "moge", None)
+    with pytest.raises(ImportError, match="pip install"):
+        MogePointMaps(str(ckpt)).estimate_rgb(np.zeros((4, 6, 3), np.uint8))
+
+
+def test_moge_output_becomes_a_point_map_with_pixel_intrinsics(tmp_path, monkeypatch):
+    """A stand-in `moge` package: the adapter scales normalized intrinsics and drops masked points."""
+    import torch
+
+    h, w = 48, 64
+    K_norm = torch.tensor([[0.8, 0.0, 0.5], [0.0, 0.8 * w / h, 0.5], [0.0, 0.0, 1.0]])
+    points = torch.ones(h, w, 3)
+    mask = torch.ones(h, w, dtype=torch.bool)
+    mask[:, :10] = False
+    points[:, :10] = float("inf")
+    calls = {}
+
+    class FakeMoGe:
+        @classmethod
+        def from_pretrained(cls, path):
+            calls["path"] = path
+            return cls()
+
+        def to(self, device):
+            return self
+
+        def eval(self):
+            return self
+
+        def infer(self, image, **kwargs):
+            calls["shape"], calls["kwargs"] = tuple(image.shape), kwargs
+            return {"points": points, "mask": mask, "intrinsics": K_norm, "depth": points[..., 2]}
+
+    v2 = types.ModuleType("moge.model.v2")
+    v2.MoGeModel = FakeMoGe
+    monkeypatch.setitem(sys.modules, "moge", types.ModuleType("moge"))
+    monkeypatch.setitem(sys.modules, "moge.model", types.ModuleType("moge.model"))
+    monkeypatch.setitem(sys.modules, "moge.model.v2", v2)
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"")
+
+    pm = MogePointMaps(str(ckpt), fov_deg=75.0).estimate_rgb(np.zeros((h, w, 3), np.uint8))
+    assert calls["path"] == str(ckpt) and calls["shape"] == (3, h, w) and calls["kwargs"]["fov_x"] == 75.0
+    np.testing.assert_allclose(pm.intrinsics, [[0.8 * w, 0, w / 2], [0, 0.8 * w, h / 2], [0, 0, 1]], rtol=1e-6)
+    assert not pm.mask[:, :10].any() and pm.mask[:, 10:].all()
+    assert np.isfinite(pm.xyz).all()
