@@ -1,21 +1,36 @@
 """The one Definitions object: assets, checks, sensors, jobs, resources, executor.
 
 Backends come from `PipelineConfig` (``$HISPATIAL_CONFIG`` / ``HISPATIAL_<STAGE>_BACKEND``);
-their identities are part of each asset's code version.
+their identities are part of each asset's code version, so changing the detector changes the code
+version of `objects` only, and the data versions decide what else goes stale.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import dagster as dg
 
 from hispatial_assets.config import PipelineConfig
 from hispatial_assets.defs.drops import drop_manifest
-from hispatial_assets.defs.partitions import drops
+from hispatial_assets.defs.perception import (
+    GRAVITY_VERSION,
+    OBJECTS_VERSION,
+    REFERRALS_VERSION,
+    build_gravity_asset,
+    build_objects_asset,
+    build_referrals_asset,
+    objects_match_ground_truth,
+)
 from hispatial_assets.defs.point_maps import POINT_MAPS_VERSION, build_point_maps_asset
+from hispatial_assets.defs.qa import QA_VERSION, build_qa_asset, build_qa_check, qa_stats
 from hispatial_assets.defs.resources import DataRootResource, backend_resource
 from hispatial_assets.defs.sensors import build_drop_sensor
+from hispatial_assets.qa import QAConfig
 
 DROP_JOB = "drop_pipeline"
+STAGE_RESOURCES = {"point_maps": "point_map_backend", "gravity": "gravity_backend", "detection": "detector",
+                   "orientation": "orientation_backend", "referral": "referrer"}
 
 
 def code_version(logic_version: str, *identities: str) -> str:
@@ -24,19 +39,31 @@ def code_version(logic_version: str, *identities: str) -> str:
 
 def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -> dg.Definitions:
     config = config or PipelineConfig.from_env()
-    point_maps = build_point_maps_asset(code_version(POINT_MAPS_VERSION, config.identity("point_maps")))
-    assets = [drop_manifest, point_maps]
+    qa_config = QAConfig(**config.qa)
+    qa_identity = "qa+" + hashlib.sha256(qa_config.identity().encode()).hexdigest()[:8]
+    assets = [
+        drop_manifest,
+        build_point_maps_asset(code_version(POINT_MAPS_VERSION, config.identity("point_maps"))),
+        build_gravity_asset(code_version(GRAVITY_VERSION, config.identity("gravity"))),
+        build_objects_asset(code_version(OBJECTS_VERSION, config.identity("detection"), config.identity("orientation"))),
+        build_referrals_asset(code_version(REFERRALS_VERSION, config.identity("referral"))),
+        *[build_qa_asset(level, code_version(QA_VERSION, qa_identity), qa_config) for level in range(4)],
+    ]
     drop_job = dg.define_asset_job(
         DROP_JOB, selection=dg.AssetSelection.assets(*assets),
-        description="Everything partitioned by drop, for one drop.",
+        description="Everything partitioned by drop, for one drop: manifest → point maps → gravity → objects → "
+        "referrals → QA levels 0–3.",
     )
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, qa_stats],
+        asset_checks=[objects_match_ground_truth, *[build_qa_check(level) for level in range(4)]],
         jobs=[drop_job],
-        sensors=[build_drop_sensor(drop_job)],
+        sensors=[build_drop_sensor(drop_job), dg.AutomationConditionSensorDefinition(
+            "refresh_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=30)],
         resources={
             "data_root": DataRootResource(root=root),
-            "point_map_backend": backend_resource("point_maps", config.stages["point_maps"]),
+            **{res: backend_resource(stage, config.stages[stage]) for stage, res in STAGE_RESOURCES.items()},
         },
         executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
     )

@@ -22,8 +22,8 @@ SQL_DIR = PROJECT_DIR / "sql"
 
 
 def dagster_home() -> str:
-    """$DAGSTER_HOME, else ./dagster_home, seeded with the project's dagster.yaml."""
-    home = os.environ.get("DAGSTER_HOME") or os.path.abspath("dagster_home")
+    """$DAGSTER_HOME, else the project's dagster_home/ (what `dagster dev` uses per the README)."""
+    home = os.environ.get("DAGSTER_HOME") or str(PROJECT_DIR / "dagster_home")
     os.makedirs(home, exist_ok=True)
     if not os.path.exists(os.path.join(home, "dagster.yaml")):
         shutil.copy(PROJECT_DIR / "dagster_home" / "dagster.yaml", os.path.join(home, "dagster.yaml"))

@@ -93,7 +93,8 @@ TEMP_CREATE = re.compile(r"^\s*create\s+(or\s+replace\s+)?temp(orary)?\s", re.IG
 def check_read_only(statement: duckdb.Statement) -> None:
     """Queries may read anything and create temp views, nothing else (no COPY TO, ATTACH, INSTALL)."""
     kind = statement.type.name
-    if kind in READ_ONLY_TYPES or (kind == "CREATE" and TEMP_CREATE.match(statement.query)):
+    text = re.sub(r"^(\s*--[^\n]*\n)*", "", statement.query)  # leading comment lines
+    if kind in READ_ONLY_TYPES or (kind == "CREATE" and TEMP_CREATE.match(text)):
         return
     raise CatalogError(f"only read-only SQL is allowed (SELECT, EXPLAIN, CREATE TEMP ...); got {kind}: {statement.query.strip()[:80]!r}")
 

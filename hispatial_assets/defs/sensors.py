@@ -2,6 +2,7 @@
 
 
 import json
+import os
 
 import dagster as dg
 
@@ -34,11 +35,24 @@ def list_ready_drops(drops_uri: str) -> tuple[list[str], list[str]]:
     return ready, skipped
 
 
+SENSOR_INTERVAL_ENV = "HISPATIAL_SENSOR_INTERVAL_S"
+DEFAULT_SENSOR_INTERVAL_S = 15
+
+
+def sensor_interval_s() -> int:
+    """Seconds between drop_sensor ticks: ``$HISPATIAL_SENSOR_INTERVAL_S`` (e.g. 1 in tests), default 15."""
+    raw = os.environ.get(SENSOR_INTERVAL_ENV, "").strip()
+    try:
+        return max(1, int(raw)) if raw else DEFAULT_SENSOR_INTERVAL_S
+    except ValueError:
+        raise ValueError(f"{SENSOR_INTERVAL_ENV} must be a whole number of seconds, got {raw!r}") from None
+
+
 def build_drop_sensor(job) -> dg.SensorDefinition:
     @dg.sensor(
         name="drop_sensor",
         job=job,
-        minimum_interval_seconds=15,
+        minimum_interval_seconds=sensor_interval_s(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Registers every drop folder under ROOT/drops that holds a _READY marker as a "
         "`drops` partition and requests one run of the drop pipeline for it. A folder still being "

@@ -30,10 +30,20 @@ class SyntheticGravity:
 
 @dataclass
 class SyntheticDetector:
-    """Ground-truth instance masks and classes; ``extra['object_ids']`` keeps the truth ids."""
+    """Ground-truth instance masks and classes; ``extra['object_ids']`` keeps the truth ids.
 
+    With ``oracle_attributes`` (default) it also hands over the truth's 3D boxes, colors and
+    visibility flags, so the default pipeline's objects *equal* the ground truth and every
+    downstream answer is exactly checkable; set it False to exercise box fitting, color naming
+    and visibility flags on ground-truth masks.
+    """
+
+    oracle_attributes: bool = True
     name = "synthetic"
     version = "1"
+
+    def settings(self) -> dict:
+        return {"oracle_attributes": self.oracle_attributes}
 
     def detect(self, image: ImageRef) -> Detections:
         truth = _truth(image)
@@ -42,8 +52,15 @@ class SyntheticDetector:
         ids = np.array([o["object_id"] for o in objs], dtype=np.int64)
         masks = instances[None, :, :] == ids[:, None, None] if len(ids) else np.zeros((0, *instances.shape), bool)
         boxes = np.array([o["box_2d"] for o in objs], dtype=np.float32).reshape(-1, 4)
+        extra: dict = {"object_ids": ids}
+        if self.oracle_attributes:
+            extra["boxes_3d"] = np.array([[*o["center"], *o["extents"], o["yaw"]] for o in objs], np.float64).reshape(-1, 7)
+            extra["colors"] = [o["color"] for o in objs]
+            extra["color_rgb"] = np.array([o["color_rgb"] for o in objs], np.int32).reshape(-1, 3)
+            extra["truncated"] = np.array([o["truncated"] for o in objs], bool)
+            extra["occluded"] = np.array([o["occluded"] for o in objs], bool)
         return Detections(labels=[o["label"] for o in objs], scores=np.ones(len(objs), np.float32),
-                          masks=masks, boxes=boxes, extra={"object_ids": ids})
+                          masks=masks, boxes=boxes, extra=extra)
 
 
 @dataclass

@@ -1,0 +1,116 @@
+"""qa_l0 … qa_l3 (one table per level, per drop), their blocking checks, and qa_stats."""
+
+import json
+import math
+
+import dagster as dg
+import polars as pl
+
+from hispatial_assets.catalog.duckdb import SQL_DIR, query
+from hispatial_assets.defs.common import finish, now
+from hispatial_assets.defs.partitions import drops
+from hispatial_assets.defs.perception import REFRESH, rotations_by_image
+from hispatial_assets.defs.resources import DataRootResource
+from hispatial_assets.defs.stage import StageOutput, run_stage
+from hispatial_assets.qa import QAConfig, generate_all
+from hispatial_assets.qa.drop import drop_inputs
+from hispatial_assets.qa.verify import format_balance, verify_qa
+from hispatial_assets.storage import io
+from hispatial_assets.storage.tables import point_map_loader, read_table
+
+QA_VERSION = "1"
+LEVEL_DEPS = {0: ["point_maps"], 1: ["objects", "referrals"], 2: ["objects", "referrals", "gravity"],
+              3: ["objects", "referrals", "gravity"]}
+LEVEL_NAMES = {0: "geometry", 1: "attributes", 2: "relations", 3: "reasoning"}
+
+
+def synthesize_level(root, drop_id: str, level: int, config: QAConfig, input_versions: dict) -> pl.DataFrame:
+    images = read_table(root, "images", drop_id)
+    versions = json.dumps(input_versions, sort_keys=True)
+    if level == 0:
+        inputs = drop_inputs(images, None, None, point_map_loader(root, drop_id), None, versions)
+    else:
+        inputs = drop_inputs(images, read_table(root, "objects", drop_id), read_table(root, "referrals", drop_id),
+                             None, rotations_by_image(root, drop_id), versions)
+    return generate_all(inputs, config, levels=(level,))
+
+
+def build_qa_asset(level: int, code_version: str, config: QAConfig) -> dg.AssetsDefinition:
+    @dg.asset(name=f"qa_l{level}", partitions_def=drops, deps=LEVEL_DEPS[level], code_version=code_version,
+              group_name="qa", kinds={"parquet"}, automation_condition=REFRESH,
+              description=f"Level {level} ({LEVEL_NAMES[level]}) spatial QA of every image of the drop, in free / "
+              "choice / boolean formats, each with a machine-checkable answer_value.")
+    def qa_level(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
+        from hispatial_assets.defs.common import upstream_data_versions
+
+        root = data_root.data_root()
+
+        def compute(drop_id: str) -> StageOutput:
+            qa = synthesize_level(root, drop_id, level, config, upstream_data_versions(context))
+            counts = qa.group_by("task", "format").len().sort("task", "format")
+            return StageOutput({("qa", (("level", level),)): qa}, len(qa), {
+                "rows": len(qa), "images": qa["image_id"].n_unique() if len(qa) else 0,
+                "per_task_format": dg.MetadataValue.md(_counts_md(counts))})
+
+        return run_stage(context, root, compute, backend=config.identity())
+
+    return qa_level
+
+
+def _counts_md(counts: pl.DataFrame) -> str:
+    lines = ["| task | format | rows |", "|---|---|---|"]
+    lines += [f"| {t} | {f} | {n} |" for t, f, n in counts.iter_rows()]
+    return "\n".join(lines)
+
+
+def balance_violations(balance: pl.DataFrame) -> list[str]:
+    """Shares off their expectation by more than 5 points or 3 binomial standard errors, whichever is larger."""
+    bad = []
+    for row in balance.iter_rows(named=True):
+        n, p = row["n"], row["expected"]
+        if n < 20:
+            continue
+        tol = max(0.05, 3 * math.sqrt(p * (1 - p) / n))
+        if abs(row["share"] - p) > tol:
+            bad.append(f"{row['task']} {row['format']} {row['key']}: {row['share']:.2f} vs {p:.2f} (n={n})")
+    return bad
+
+
+def build_qa_check(level: int) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=f"qa_l{level}", name="answers_rederived", blocking=True,
+                    description="Re-derives every answer from the stored objects / point maps with code independent "
+                    "of the generators (qa/verify.py) and checks yes/no and choice-letter balance; blocks "
+                    "downstream materialization on any mismatch.")
+    def answers_rederived(context: dg.AssetCheckExecutionContext, data_root: DataRootResource) -> dg.AssetCheckResult:
+        root = data_root.data_root()
+        drop_id = context.op_execution_context.partition_key
+        qa = read_table(root, "qa", drop_id, level=level)
+        objects = read_table(root, "objects", drop_id)
+        mismatches = verify_qa(qa, objects, point_maps=point_map_loader(root, drop_id) if level == 0 else None)
+        balance = balance_violations(format_balance(qa))
+        meta = {"rows": len(qa), "mismatches": len(mismatches), "balance_violations": len(balance)}
+        if len(mismatches):
+            meta["first_mismatches"] = dg.MetadataValue.md(
+                "\n".join(f"- {r['qa_id']} ({r['task']}/{r['format']}): {r['reason']}" for r in mismatches.head(10).iter_rows(named=True)))
+        if balance:
+            meta["balance"] = dg.MetadataValue.md("\n".join(f"- {b}" for b in balance))
+        return dg.AssetCheckResult(passed=not len(mismatches) and not balance, metadata=meta)
+
+    return answers_rederived
+
+
+@dg.asset(deps=[dg.AssetDep(f"qa_l{lv}", partition_mapping=dg.AllPartitionMapping()) for lv in range(4)],
+          code_version=QA_VERSION, group_name="qa", kinds={"duckdb"}, pool="catalog_writer",
+          automation_condition=dg.AutomationCondition.eager(),
+          description="SQL (sql/qa_stats.sql) over all QA: counts by level, task, format; answer distributions.")
+def qa_stats(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
+    started, root = now(), data_root.data_root()
+    counts = query(root, (SQL_DIR / "qa_stats.sql").read_text())
+    yes = query(root, (SQL_DIR / "qa_stats.sql").read_text() + "\nSELECT * FROM qa_yes_share;")
+    data = io.parquet_bytes(counts)
+    io.write_bytes(io.join(root.root, "tables", "qa_stats", "counts.parquet"), data)
+    md = ["| level | task | format | rows |", "|---|---|---|---|"] + [
+        f"| {r['level']} | {r['task']} | {r['format']} | {r['n']} |" for r in counts.iter_rows(named=True)]
+    return finish(context, root, data_version=io.sha256_bytes(data), rows=int(counts["n"].sum() or 0), started_at=started,
+                  metadata={"total_rows": int(counts["n"].sum() or 0), "counts": dg.MetadataValue.md("\n".join(md)),
+                            "yes_share": dg.MetadataValue.json({f"{r['task']}": round(r["yes_share"], 3) for r in yes.iter_rows(named=True)})})
