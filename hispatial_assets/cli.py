@@ -95,6 +95,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"[dagster] drop {drop_id}: {status} in {time.time() - t:.1f}s — {', '.join(done)}", flush=True)
         if not result.success:
             failed.append(drop_id)
+    print("[dagster] materializing qa_stats (all drops) ...", flush=True)
+    if not orchestrate.materialize_unpartitioned(defs, instance, "qa_stats"):
+        failed.append("qa_stats")
     summary = query(root, (Path(orchestrate.SQL_DIR) / "demo_summary.sql").read_text())
     print("\nSummary:")
     _print_frame(summary)
@@ -102,6 +105,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("Next:")
     print(f"  DAGSTER_HOME={orchestrate.dagster_home()} HISPATIAL_ROOT={root.root} .venv/bin/dagster dev   # web UI on http://127.0.0.1:3000")
     print(f"  .venv/bin/hispatial sql \"select drop_id, count(*) from images group by all\" --root {root.root}")
+    print(f"  .venv/bin/hispatial sql sql/qa_stats.sql --root {root.root}")
     print(f"  .venv/bin/hispatial status --root {root.root}")
     return 1 if failed else 0
 
@@ -142,6 +146,57 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from hispatial_assets import orchestrate
+
+    root = _root(args)
+    instance = orchestrate.get_instance()
+    defs = orchestrate.load_definitions(root)
+    runs = orchestrate.refresh(defs, instance, root, dry_run=args.dry_run)
+    if not runs:
+        print("nothing is stale")
+    failed = [p for p, _, ok in runs if not ok]
+    print(f"{len(runs)} partition runs{' planned' if args.dry_run else ''}; {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from hispatial_assets import orchestrate
+
+    root = _root(args)
+    instance = orchestrate.get_instance()
+    defs = orchestrate.load_definitions(root)
+    partitions = instance.get_dynamic_partitions("drops") if args.partitions == "all" else args.partitions.split(",")
+    try:
+        results = orchestrate.backfill(defs, instance, args.asset, partitions, downstream=args.downstream)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    failed = [p for p, ok in results if not ok]
+    print(f"{len(results)} partitions; {len(failed)} failed{': ' + ', '.join(failed) if failed else ''}")
+    return 1 if failed else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from hispatial_assets.catalog.duckdb import query
+    from hispatial_assets.qa.export import export_hf_parquet, export_llava_json
+
+    root = _root(args)
+    levels = [int(v) for v in args.levels.split(",")] if args.levels else None
+    tasks = args.tasks.split(",") if args.tasks else None
+    drop_ids = [check_drop_id(d) for d in args.drops.split(",")] if args.drops else []
+    where = f"WHERE drop_id IN ({', '.join(repr(d) for d in drop_ids)})" if drop_ids else ""
+    qa = query(root, f"SELECT * FROM qa {where}")
+    images = query(root, "SELECT * FROM images")
+    point_maps = query(root, "SELECT * FROM point_maps")
+    if args.format == "hf":
+        out = export_hf_parquet(qa, images, point_maps, args.out, levels=levels, tasks=tasks)
+    else:
+        out = export_llava_json(qa, images, args.out, point_maps_frame=point_maps, levels=levels, tasks=tasks)
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hispatial", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -175,6 +230,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("status", cmd_status, "partitions, and which are stale and why")
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    sp = add("refresh", cmd_refresh, "rematerialize exactly the stale partitions (after a backend change)")
+    sp.add_argument("--dry-run", action="store_true", help="print the first wave of the plan, run nothing")
+
+    sp = add("backfill", cmd_backfill, "materialize assets for chosen drop partitions")
+    sp.add_argument("--asset", action="append", required=True, help="asset name (repeatable)")
+    sp.add_argument("--partitions", required=True, help="comma-separated drop ids, or 'all'")
+    sp.add_argument("--downstream", action="store_true", help="also everything downstream of the assets")
+
+    sp = add("export", cmd_export, "QA to Hugging Face datasets Parquet or LLaVA JSON")
+    sp.add_argument("--out", required=True, help="output file (fsspec URL or path)")
+    sp.add_argument("--format", choices=["hf", "llava"], default="hf")
+    sp.add_argument("--levels", default=None, help="e.g. 0,1")
+    sp.add_argument("--tasks", default=None, help="e.g. distance,direction")
+    sp.add_argument("--drops", default=None, help="comma-separated drop ids")
     return p
 
 

@@ -91,3 +91,80 @@ def stale_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, root: D
         return con.sql((SQL_DIR / "stale_partitions.sql").read_text()).pl()
     finally:
         con.close()
+
+
+def refresh_plan(stale: pl.DataFrame) -> dict[str, list[str]]:
+    """partition -> assets to rematerialize now: those stale for a direct reason (missing, code or
+    upstream data changed). 'upstream stale' ones wait: they are re-judged once their upstream ran."""
+    direct = stale.filter(~pl.col("reason").str.starts_with("upstream stale"))
+    plan: dict[str, list[str]] = {}
+    for partition, asset in direct.select("partition", "asset").iter_rows():
+        plan.setdefault(partition, []).append(asset)
+    return plan
+
+
+def refresh(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot, *, max_rounds: int = 12,
+            dry_run: bool = False, log=print) -> list[tuple[str, list[str], bool]]:
+    """Rematerialize exactly the stale partitions, wave by wave down the graph, until nothing is stale.
+
+    A wave runs, per partition, the assets that are stale for a direct reason; the next wave
+    re-reads lineage, so a downstream asset whose inputs came back byte-identical is left alone.
+    """
+    runs: list[tuple[str, list[str], bool]] = []
+    job = defs.resolve_job_def("drop_pipeline")
+    for _ in range(max_rounds):
+        plan = refresh_plan(stale_partitions(defs, instance, root))
+        if not plan:
+            break
+        for partition, assets in sorted(plan.items()):
+            log(f"refresh {partition}: {', '.join(sorted(assets))}")
+            if dry_run:
+                runs.append((partition, assets, True))
+                continue
+            quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+            result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
+                                            asset_selection=[dg.AssetKey(a) for a in assets], run_config=quiet,
+                                            tags={"hispatial/source": "refresh"})
+            runs.append((partition, assets, result.success))
+            if not result.success:
+                return runs
+        if dry_run:
+            break
+    return runs
+
+
+def backfill(defs: dg.Definitions, instance: dg.DagsterInstance, assets: list[str], partitions: list[str],
+             *, downstream: bool = False, log=print) -> list[tuple[str, bool]]:
+    """Materialize ``assets`` (and, with ``downstream``, everything below them) for ``partitions``."""
+    graph = defs.resolve_asset_graph()
+    keys = [dg.AssetKey(a) for a in assets]
+    unknown = [a for a, k in zip(assets, keys) if not graph.has(k)]
+    if unknown:
+        raise ValueError(f"unknown asset(s): {', '.join(unknown)}")
+    selection = dg.AssetSelection.assets(*keys)
+    if downstream:
+        selection = selection.downstream()
+    known = set(instance.get_dynamic_partitions(drops.name))
+    missing = [p for p in partitions if p not in known]
+    if missing:
+        raise ValueError(f"unknown partition(s): {', '.join(missing)}; known: {', '.join(sorted(known))}")
+    partitioned = [k for k in selection.resolve(graph) if graph.get(k).partitions_def is not None]
+    job = defs.resolve_job_def("drop_pipeline")
+    results = []
+    for partition in partitions:
+        log(f"backfill {partition}: {', '.join(sorted(k.to_user_string() for k in partitioned))}")
+        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        r = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
+                                   asset_selection=partitioned, run_config=quiet, tags={"hispatial/source": "backfill"})
+        results.append((partition, r.success))
+    return results
+
+
+def materialize_unpartitioned(defs: dg.Definitions, instance: dg.DagsterInstance, asset: str) -> bool:
+    """Run one unpartitioned asset (e.g. qa_stats) with the definitions' resources."""
+    graph = defs.resolve_asset_graph()
+    assets_def = graph.get(dg.AssetKey(asset)).assets_def
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = dg.materialize([assets_def], instance=instance, resources=defs.resources, run_config=quiet,
+                            selection=[dg.AssetKey(asset)])
+    return result.success

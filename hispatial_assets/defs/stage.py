@@ -18,14 +18,22 @@ class StageOutput:
     metadata: dict
 
 
+# Provenance, not content: which backend ran and which input versions it saw. Left out of data
+# versions so that a new model that produces the same objects does not make anything downstream stale.
+PROVENANCE_COLUMNS = ("backend", "input_versions")
+
+
+def content_version(frame: pl.DataFrame) -> str:
+    return io.frame_hash(frame.drop([c for c in PROVENANCE_COLUMNS if c in frame.columns]))
+
+
 def write_outputs(root: DataRoot, drop_id: str, out: StageOutput) -> str:
     """Write every table (atomically) and return the content data version over all of them."""
     digests = []
     for (table, sub), frame in sorted(out.tables.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         frame = schema.conform(frame, table)
-        data = io.parquet_bytes(frame)
-        io.write_bytes(root.table_uri(table, drop_id, **dict(sub)), data)
-        digests.append(f"{table}{sub}:{io.sha256_bytes(data)}")
+        io.write_bytes(root.table_uri(table, drop_id, **dict(sub)), io.parquet_bytes(frame))
+        digests.append(f"{table}{sub}:{content_version(frame)}")
     return io.sha256_bytes("\n".join(digests).encode())
 
 
