@@ -23,11 +23,16 @@ install: $(BIN)/hispatial
 demo: install
 	$(BIN)/hispatial demo --root $(ROOT)
 
-test: install
+# The UI end-to-end tests drive Debian's Chromium (no browser download); install it when missing.
+e2e-deps:
+	@[ -x /usr/bin/chromium ] || { echo "installing chromium for the UI tests"; \
+	  (apt-get install -y chromium || (apt-get update && apt-get install -y chromium)) >/dev/null; }
+
+test: install e2e-deps
 	$(BIN)/python -m pytest -q
 
 bench: install
-	$(BIN)/python benchmarks/run_all.py
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(ROOT)

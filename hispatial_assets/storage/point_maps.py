@@ -13,12 +13,17 @@ FORMAT_VERSION = 1
 
 def is_pinhole(pm: PointMap, rtol: float = 1e-4) -> bool:
     """True when xyz is exactly depth * ray (then storing depth alone loses nothing)."""
-    rebuilt = unproject(pm.depth, pm.intrinsics)
-    valid = pm.mask
-    if not np.array_equal(rebuilt.mask, valid):
+    h, w = pm.shape
+    K = np.asarray(pm.intrinsics, dtype=np.float64)
+    z = np.where(pm.mask, pm.xyz[..., 2], 0.0)
+    if np.any(pm.mask & ~(z > 0)):
         return False
-    err = np.abs(rebuilt.xyz[valid] - pm.xyz[valid])
-    return bool(np.all(err <= rtol * np.abs(pm.xyz[valid][:, 2:3]) + 1e-6))
+    slope_x = ((np.arange(w) + 0.5 - K[0, 2]) / K[0, 0]).astype(np.float32)
+    slope_y = ((np.arange(h) + 0.5 - K[1, 2]) / K[1, 1]).astype(np.float32)
+    tol = rtol * np.abs(z) + 1e-6
+    ok_x = np.abs(pm.xyz[..., 0] - slope_x[None, :] * z) <= tol
+    ok_y = np.abs(pm.xyz[..., 1] - slope_y[:, None] * z) <= tol
+    return bool(np.all((ok_x & ok_y) | ~pm.mask))
 
 
 def encode_point_map(pm: PointMap) -> bytes:

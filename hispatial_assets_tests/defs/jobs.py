@@ -15,5 +15,6 @@ def run_drop_in_own_process(instance_ref, drop_id: str) -> bool:
     """One run per process, as Dagster's run launcher does: the step workers are its children."""
     with dg.DagsterInstance.from_ref(instance_ref) as instance:
         with dg.execute_job(dg.reconstructable(drop_job), instance=instance, tags={"dagster/partition": drop_id},
+                            asset_selection=[dg.AssetKey("drop_manifest"), dg.AssetKey("point_maps")],
                             run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}) as result:
             return result.success
