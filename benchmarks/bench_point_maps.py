@@ -28,7 +28,7 @@ def main() -> None:
         maps.append(unproject(r.depth, r.intrinsics))
     noisy = [degrade_point_map(pm, seed=i) for i, pm in enumerate(maps)]
     with tempfile.TemporaryDirectory() as tmp:
-        for name, batch in [("ground truth (pinhole: float16 depth)", maps), ("noisy estimate (pinhole)", noisy)]:
+        for name, batch in [("ground truth (pinhole: shaved float32 depth)", maps), ("noisy estimate (pinhole)", noisy)]:
             t0, total, pixels = time.perf_counter(), 0, 0
             for i, pm in enumerate(batch):
                 total += len(write_point_map(os.path.join(tmp, f"{name[:5]}{i}.npz"), pm))

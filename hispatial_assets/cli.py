@@ -96,7 +96,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not result.success:
             failed.append(drop_id)
     print("[dagster] materializing qa_stats (all drops) ...", flush=True)
-    if not orchestrate.materialize_unpartitioned(defs, instance, "qa_stats"):
+    if not orchestrate.materialize_unpartitioned(defs, instance):
         failed.append("qa_stats")
     summary = query(root, (Path(orchestrate.SQL_DIR) / "demo_summary.sql").read_text())
     print("\nSummary:")
@@ -249,8 +249,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hispatial_assets.perception.registry import UnknownBackend
+    from hispatial_assets.storage.layout import InvalidDropId
+
     args = build_parser().parse_args(argv)
-    return int(args.fn(args) or 0)
+    try:
+        return int(args.fn(args) or 0)
+    except (InvalidDropId, UnknownBackend, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

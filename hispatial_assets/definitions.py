@@ -57,7 +57,8 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
     return dg.Definitions(
         assets=[*assets, qa_stats],
         asset_checks=[objects_match_ground_truth, *[build_qa_check(level) for level in range(4)]],
-        jobs=[drop_job],
+        jobs=[drop_job, dg.define_asset_job("stats_job", selection=[qa_stats],
+                                            description="Statistics over the QA of all drops.")],
         sensors=[build_drop_sensor(drop_job), dg.AutomationConditionSensorDefinition(
             "refresh_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=30)],

@@ -160,11 +160,8 @@ def backfill(defs: dg.Definitions, instance: dg.DagsterInstance, assets: list[st
     return results
 
 
-def materialize_unpartitioned(defs: dg.Definitions, instance: dg.DagsterInstance, asset: str) -> bool:
-    """Run one unpartitioned asset (e.g. qa_stats) with the definitions' resources."""
-    graph = defs.resolve_asset_graph()
-    assets_def = graph.get(dg.AssetKey(asset)).assets_def
+def materialize_unpartitioned(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str = "stats_job") -> bool:
+    """Run an unpartitioned job (qa_stats) with the definitions' resources."""
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = dg.materialize([assets_def], instance=instance, resources=defs.resources, run_config=quiet,
-                            selection=[dg.AssetKey(asset)])
-    return result.success
+    return defs.resolve_job_def(job_name).execute_in_process(instance=instance, run_config=quiet,
+                                                             raise_on_error=False).success

@@ -112,7 +112,7 @@ def query(root: DataRoot, sql: str) -> pl.DataFrame:
         for stmt in statements:
             check_read_only(stmt)
         for stmt in statements[:-1]:
-            con.execute(stmt)
+            con.sql(stmt.query)  # DDL runs now; an intermediate SELECT stays an unexecuted relation
         rel = con.sql(statements[-1].query)
         return rel.pl() if rel is not None else pl.DataFrame()
     finally:

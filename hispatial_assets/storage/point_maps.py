@@ -1,5 +1,11 @@
-"""Compact point-map files: float16 depth + intrinsics when the map is a pinhole unprojection,
-float16 XYZ otherwise, with a bit-packed validity mask; deflate-compressed, no pickles."""
+"""Compact point-map files: depth + intrinsics when the map is a pinhole unprojection, XYZ otherwise,
+with a bit-packed validity mask; deflate-compressed, no pickles.
+
+Values are float32 with the low mantissa bits zeroed (16 of 23 kept: relative error <= 2^-17, i.e.
+0.04 mm at 5 m) and split into byte planes before compression, which is what makes them compact:
+about 1–2 bytes per pixel on real depth maps, against 12 for raw float32 XYZ. Plain float16
+(2^-11, 2 mm at 4 m) was too coarse for millimetre answers in L0 point queries.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,19 @@ import numpy as np
 from hispatial_assets.geometry.camera import PointMap, unproject
 from hispatial_assets.storage import io
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+KEPT_MANTISSA_BITS = 16
+
+
+def shave_planes(values: np.ndarray) -> np.ndarray:
+    """float32 -> (4, N) uint8 byte planes with the low mantissa bits zeroed (they compress to nothing)."""
+    bits = np.ascontiguousarray(values, dtype=np.float32).reshape(-1).view(np.uint32)
+    bits = bits & np.uint32((0xFFFFFFFF << (23 - KEPT_MANTISSA_BITS)) & 0xFFFFFFFF)
+    return np.ascontiguousarray(bits.view(np.uint8).reshape(-1, 4).T)
+
+
+def unshave_planes(planes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return np.ascontiguousarray(planes.T).reshape(-1).view(np.float32).reshape(shape)
 
 
 def is_pinhole(pm: PointMap, rtol: float = 1e-4) -> bool:
@@ -35,9 +53,9 @@ def encode_point_map(pm: PointMap) -> bytes:
         "mask_bits": np.packbits(mask.ravel()),
     }
     if is_pinhole(pm):
-        arrays["depth"] = np.where(mask, pm.xyz[..., 2], 0).astype(np.float16)
+        arrays["depth_planes"] = shave_planes(np.where(mask, pm.xyz[..., 2], 0))
     else:
-        arrays["xyz"] = np.where(mask[..., None], pm.xyz, 0).astype(np.float16)
+        arrays["xyz_planes"] = shave_planes(np.where(mask[..., None], pm.xyz, 0))
     return io.npz_bytes(**arrays)
 
 
@@ -45,11 +63,11 @@ def decode_point_map(arrays: dict[str, np.ndarray]) -> PointMap:
     h, w = (int(v) for v in arrays["shape"])
     mask = np.unpackbits(arrays["mask_bits"], count=h * w).reshape(h, w).astype(bool)
     K = arrays["intrinsics"].astype(np.float32)
-    if "depth" in arrays:
-        depth = np.where(mask, arrays["depth"].astype(np.float32), 0.0)
+    if "depth_planes" in arrays:
+        depth = np.where(mask, unshave_planes(arrays["depth_planes"], (h, w)), 0.0)
         pm = unproject(depth, K)
         return PointMap(xyz=pm.xyz, mask=mask, intrinsics=K)
-    xyz = np.where(mask[..., None], arrays["xyz"].astype(np.float32), 0.0)
+    xyz = np.where(mask[..., None], unshave_planes(arrays["xyz_planes"], (h, w, 3)), 0.0)
     return PointMap(xyz=xyz, mask=mask, intrinsics=K)
 
 

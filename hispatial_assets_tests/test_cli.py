@@ -1,0 +1,67 @@
+"""The README's promises about the command line, run for real."""
+
+import json
+
+import pytest
+
+from hispatial_assets.cli import main
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.delenv("HISPATIAL_ROOT", raising=False)
+    return str(tmp_path / "root")
+
+
+def test_default_demo_gives_16_point_maps_and_qa_stats_by_level_task_format(cli_env, capsys):
+    assert main(["demo", "--root", cli_env]) == 0
+    out = capsys.readouterr().out
+    assert "dagster dev" in out and "demo_000" in out and "demo_001" in out
+
+    assert main(["sql", "select count(*) as n from point_maps", "--root", cli_env, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"n": 16}]
+
+    assert main(["sql", "sql/qa_stats.sql", "--root", cli_env, "--format", "json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert {(r["level"], r["format"]) for r in stats} == {(lv, f) for lv in range(4) for f in ("free", "choice", "boolean")}
+    assert sum(r["n"] for r in stats) > 1000
+
+    assert main(["status", "--root", cli_env]) == 0
+    assert "everything is up to date" in capsys.readouterr().out
+    assert main(["refresh", "--root", cli_env]) == 0
+    assert "nothing is stale" in capsys.readouterr().out
+
+    out_file = f"{cli_env}/export/qa.parquet"
+    assert main(["export", "--root", cli_env, "--out", out_file, "--levels", "2", "--tasks", "distance"]) == 0
+    import datasets
+
+    ds = datasets.load_dataset("parquet", data_files=out_file, split="train")
+    assert len(ds) > 0 and set(ds["task"]) == {"distance"}
+
+
+def test_sql_rejects_writes_and_bad_sql_without_touching_the_catalog(cli_env, capsys):
+    assert main(["sql", "select 1", "--root", cli_env]) == 0
+    assert main(["sql", "drop view images", "--root", cli_env]) == 2
+    assert main(["sql", "select * from no_such_view", "--root", cli_env]) == 2
+    err = capsys.readouterr().err
+    assert "read-only" in err and "no_such_view" in err
+    capsys.readouterr()
+    assert main(["sql", "select count(*) as n from images", "--root", cli_env, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"n": 0}]
+
+
+def test_add_drop_rejects_bad_files_but_registers_the_drop(cli_env, tmp_path, capsys):
+    from hispatial_assets.scenes import write_drop
+
+    write_drop(str(tmp_path / "src_root"), "incoming", n_images=2, seed=5, width=128, height=96)
+    src = tmp_path / "src_root" / "drops" / "incoming"
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    assert main(["add-drop", str(src), "--id", "fresh", "--root", cli_env, "--run"]) == 0
+    capsys.readouterr()
+    assert main(["sql", "select count(*) as n from images where drop_id = 'fresh'", "--root", cli_env, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"n": 2}]
+    assert main(["sql", "select reason from rejected where drop_id = 'fresh'", "--root", cli_env, "--format", "json"]) == 0
+    assert "corrupt or truncated" in json.loads(capsys.readouterr().out)[0]["reason"]
+    assert main(["add-drop", str(src), "--id", "../evil", "--root", cli_env]) == 2
+    assert "invalid drop id" in capsys.readouterr().err
