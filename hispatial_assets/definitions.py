@@ -59,8 +59,11 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
         asset_checks=[objects_match_ground_truth, *[build_qa_check(level) for level in range(4)]],
         jobs=[drop_job, dg.define_asset_job("stats_job", selection=[qa_stats],
                                             description="Statistics over the QA of all drops.")],
+        # Off by default: while a drop's first run is in flight it also requested runs of that run's
+        # own downstream assets (seen in the e2e log), so new drops would be processed twice. Turn it on
+        # in the UI for hands-off refresh after a backend change; `hispatial refresh` is the tested path.
         sensors=[build_drop_sensor(drop_job), dg.AutomationConditionSensorDefinition(
-            "refresh_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
+            "refresh_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.STOPPED,
             minimum_interval_seconds=30)],
         resources={
             "data_root": DataRootResource(root=root),
