@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# Reference albedos (sRGB 0-255) of the palette names, as the scene engine paints them.
+# Reference albedos (sRGB 0-255) of the color names: the scene engine paints with these, and
+# referrals and QA say these names.
 PALETTE: dict[str, tuple[int, int, int]] = {
     "red": (200, 40, 40),
     "green": (50, 150, 60),

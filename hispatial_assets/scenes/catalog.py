@@ -12,22 +12,11 @@ from typing import Callable
 
 import numpy as np
 
+from hispatial_assets.geometry.colors import PALETTE
 from hispatial_assets.scenes.meshes import Mesh, MeshBuilder
 
-# Named colors an object can have; the name is what referrals and QA say, the RGB the albedo used.
-PALETTE: dict[str, tuple[int, int, int]] = {
-    "red": (200, 40, 40),
-    "green": (50, 150, 60),
-    "blue": (40, 80, 190),
-    "yellow": (230, 200, 40),
-    "white": (235, 235, 230),
-    "black": (35, 35, 35),
-    "gray": (128, 128, 128),
-    "brown": (125, 80, 45),
-    "orange": (235, 130, 30),
-    "purple": (125, 60, 165),
-    "pink": (235, 135, 175),
-}
+# Named colors an object can have: the palette that color naming (geometry/colors.py) knows; the
+# name is what referrals and QA say, the RGB the albedo used.
 ALL_COLORS = tuple(PALETTE)
 
 DARK = (30, 30, 32)
