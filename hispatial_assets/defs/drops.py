@@ -5,10 +5,9 @@ import dagster as dg
 import polars as pl
 
 from hispatial_assets import schema
-from hispatial_assets.defs.common import finish, now
+from hispatial_assets.defs.stage import StageOutput, run_stage
 from hispatial_assets.defs.partitions import drops
 from hispatial_assets.defs.resources import DataRootResource
-from hispatial_assets.storage import io
 from hispatial_assets.storage.drops import scan_drop
 
 DROP_MANIFEST_VERSION = "1"
@@ -35,19 +34,20 @@ def ground_truth_objects(images: pl.DataFrame) -> pl.DataFrame:
     "are recorded in `rejected` with the reason; scene-engine truth goes to `gt_objects`.",
 )
 def drop_manifest(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
-    started, root, drop_id = now(), data_root.data_root(), context.partition_key
-    manifest = scan_drop(root.drop_uri(drop_id), drop_id)
-    gt = ground_truth_objects(manifest.images)
-    io.write_parquet(root.table_uri("images", drop_id), manifest.images)
-    io.write_parquet(root.table_uri("rejected", drop_id, stage="drop_manifest"), manifest.rejected)
-    io.write_parquet(root.table_uri("gt_objects", drop_id), gt)
-    for row in manifest.rejected.iter_rows(named=True):
-        context.log.warning(f"rejected {row['uri']}: {row['reason']}")
-    version = io.sha256_bytes("".join(io.frame_hash(f) for f in (manifest.images, manifest.rejected, gt)).encode())
-    return finish(context, root, data_version=version, rows=len(manifest.images), started_at=started, metadata={
-        "images": len(manifest.images), "rejected": len(manifest.rejected), "gt_objects": len(gt),
-        "rejected_reasons": dg.MetadataValue.md(_reasons_md(manifest.rejected)),
-    })
+    root = data_root.data_root()
+
+    def compute(drop_id: str) -> StageOutput:
+        manifest = scan_drop(root.drop_uri(drop_id), drop_id)
+        gt = ground_truth_objects(manifest.images)
+        for row in manifest.rejected.iter_rows(named=True):
+            context.log.warning(f"rejected {row['uri']}: {row['reason']}")
+        tables = {("images", ()): manifest.images, ("rejected", (("stage", "drop_manifest"),)): manifest.rejected,
+                  ("gt_objects", ()): gt}
+        return StageOutput(tables, len(manifest.images), {
+            "images": len(manifest.images), "rejected": len(manifest.rejected), "gt_objects": len(gt),
+            "rejected_reasons": dg.MetadataValue.md(_reasons_md(manifest.rejected))})
+
+    return run_stage(context, root, compute)
 
 
 def _reasons_md(rejected: pl.DataFrame) -> str:

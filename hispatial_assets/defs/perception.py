@@ -14,6 +14,7 @@ from hispatial_assets.geometry.metrics import box_errors
 from hispatial_assets.perception.referral.metrics import referral_metrics
 from hispatial_assets.perception.stages import gravity_for_drop, objects_for_drop, referrals_for_drop
 from hispatial_assets.storage.tables import gravity_by_image, image_refs, point_map_loader, read_table
+from hispatial_assets.viz import objects_preview
 
 GRAVITY_VERSION, OBJECTS_VERSION, REFERRALS_VERSION = "1", "1", "1"
 REFRESH = (dg.AutomationCondition.code_version_changed()
@@ -55,14 +56,16 @@ def build_objects_asset(code_version: str) -> dg.AssetsDefinition:
 
         def compute(drop_id: str) -> StageOutput:
             gravity = gravity_by_image(read_table(root, "gravity", drop_id))
-            table, rejected = objects_for_drop(image_refs(root, drop_id), point_map_loader(root, drop_id), gravity,
-                                               detector.build(), orientation_backend.build(), backend_id)
+            refs, point_maps = image_refs(root, drop_id), point_map_loader(root, drop_id)
+            table, rejected = objects_for_drop(refs, point_maps, gravity, detector.build(), orientation_backend.build(),
+                                               backend_id)
             counts = table.group_by("label").len().sort("len", descending=True) if len(table) else None
             return StageOutput({("objects", ()): table, ("rejected", (("stage", "objects"),)): rejected}, len(table), {
                 "objects": len(table), "images_with_objects": table["image_id"].n_unique() if len(table) else 0,
                 "with_front": int(table["front_yaw"].is_not_null().sum()) if len(table) else 0,
                 "truncated": int(table["truncated"].sum()) if len(table) else 0,
-                "labels": dg.MetadataValue.json(dict(counts.iter_rows()) if counts is not None else {})})
+                "labels": dg.MetadataValue.json(dict(counts.iter_rows()) if counts is not None else {}),
+                "preview": dg.MetadataValue.md(objects_preview(refs, table, gravity, point_maps))})
 
         return run_stage(context, root, compute, backend=backend_id)
 

@@ -60,8 +60,8 @@ def detect_objects(image: ImageRef, point_map: PointMap, gravity: Gravity, detec
         colors, rgb = list(det.extra["colors"]), np.asarray(det.extra["color_rgb"])
     else:
         colors, rgb = dominant_colors(image.rgb(), det.masks)
-    truncated = det.extra.get("truncated", border_truncated(det.masks))
-    occl = det.extra.get("occluded", occluded(point_map, det.masks) if len(det) else np.zeros(0, bool))
+    truncated = det.extra["truncated"] if "truncated" in det.extra else border_truncated(det.masks)
+    occl = det.extra["occluded"] if "occluded" in det.extra else occluded(point_map, det.masks)
     ids = np.asarray(det.extra.get("object_ids", np.arange(1, len(det) + 1)), dtype=np.int32)
     rgb = np.asarray(rgb).reshape(-1, 3)
     frame = pl.DataFrame({

@@ -28,6 +28,33 @@ def _rejected(drop_id: str, ref: ImageRef, reason: str, stage: str) -> dict:
     return {"drop_id": drop_id, "uri": ref.uri, "reason": reason, "stage": stage}
 
 
+def point_maps_for_drop(refs: list[ImageRef], backend, backend_id: str, point_map_uri: Callable[[str], str]
+                        ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Estimate and store every image's point map at ``point_map_uri(image_id)``."""
+    import numpy as np
+
+    from hispatial_assets.storage import io
+    from hispatial_assets.storage.point_maps import write_point_map
+
+    rows, rejected = [], []
+    for ref in refs:
+        try:
+            pm = backend.estimate(ref)
+        except (FileNotFoundError, ValueError) as e:
+            rejected.append(_rejected(ref.drop_id, ref, str(e), "point_maps"))
+            continue
+        uri = point_map_uri(ref.image_id)
+        data = write_point_map(uri, pm)
+        valid = pm.mask
+        rows.append({
+            "drop_id": ref.drop_id, "image_id": ref.image_id, "uri": uri, "backend": backend_id,
+            "width": pm.shape[1], "height": pm.shape[0], "valid_fraction": float(valid.mean()),
+            "median_depth": float(np.median(pm.xyz[..., 2][valid])) if valid.any() else None,
+            "bytes": len(data), "sha256": io.sha256_bytes(data),
+        })
+    return _frame(rows, "point_maps"), _frame(rejected, "rejected")
+
+
 def gravity_for_drop(refs: list[ImageRef], point_maps: PointMapLoader, backend, backend_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows, rejected = [], []
     for ref in refs:

@@ -1,0 +1,236 @@
+"""Preview images for the UI's asset pages: point-map depth colormaps and RGB with projected 3D boxes.
+
+Pure numpy + PIL (no dagster, no matplotlib): the defs wrap ``preview_markdown`` in
+``MetadataValue.md``, which the UI renders with inline ``data:`` PNG images.
+"""
+
+from __future__ import annotations
+
+import base64
+import io as _io
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import polars as pl
+from PIL import Image, ImageDraw
+
+from hispatial_assets.geometry.boxes import box_corners
+from hispatial_assets.geometry.camera import PointMap, project
+from hispatial_assets.geometry.frames import Gravity
+
+MAX_MARKDOWN_BYTES = 300_000  # the whole preview; the UI stores metadata per materialization
+NEAR = 0.05  # meters: edges are clipped to z >= NEAR in the camera frame before projecting
+
+# The 12 box edges: corner index = 4*i + 2*j + k over signs (i, j, k) of (u, v, z) in `box_corners`,
+# so the two ends of an edge differ in exactly one bit.
+BOX_EDGES = np.array([(a, a | bit) for bit in (1, 2, 4) for a in range(8) if not a & bit], dtype=np.int64)
+
+
+def _turbo_lut() -> np.ndarray:
+    """(256, 3) uint8 Turbo colormap from its published polynomial fit.
+
+    Starts at 0.03: the fit's very first entries are near-black and brownish, and black means invalid.
+    """
+    x = np.linspace(0.03, 1.0, 256)[:, None]
+    coeffs = np.array([
+        [0.13572138, 4.61539260, -42.66032258, 132.13108234, -152.94239396, 59.28637943],
+        [0.09140261, 2.19418839, 4.84296658, -14.18503333, 4.27729857, 2.82956604],
+        [0.10667330, 12.64194608, -60.58204836, 110.36276771, -89.90310912, 27.34824973],
+    ])
+    rgb = (x ** np.arange(6)) @ coeffs.T
+    return np.round(255 * np.clip(rgb, 0.0, 1.0)).astype(np.uint8)
+
+
+TURBO = _turbo_lut()
+PALETTE = TURBO[(np.arange(16) * 0.618034 % 1.0 * 200 + 40).astype(int)]  # distinct box colors, golden-ratio steps
+
+
+def _out_size(width: int, height: int, max_width: int) -> tuple[int, int]:
+    w = max(1, min(int(width), int(max_width)))
+    return w, max(1, int(round(height * w / width)))
+
+
+def point_map_preview(pm: PointMap, max_width: int = 256) -> np.ndarray:
+    """(h, w, 3) uint8 Turbo colormap of inverse depth (near = red, far = blue), invalid pixels black.
+
+    Inverse depth spreads the colors over near objects, where the detail is; the 2-98% range over
+    valid pixels keeps one far outlier from flattening the rest. Nearest-neighbour downscaling keeps
+    the validity mask exact.
+    """
+    h, w = pm.shape
+    ow, oh = _out_size(w, h, max_width)
+    rows = np.minimum(((np.arange(oh) + 0.5) * h / oh).astype(np.int64), h - 1)
+    cols = np.minimum(((np.arange(ow) + 0.5) * w / ow).astype(np.int64), w - 1)
+    z = np.asarray(pm.xyz[..., 2], dtype=np.float32)[np.ix_(rows, cols)]
+    valid = np.asarray(pm.mask, dtype=bool)[np.ix_(rows, cols)] & np.isfinite(z) & (z > 0)
+    out = np.zeros((oh, ow, 3), dtype=np.uint8)
+    if not valid.any():
+        return out
+    inv = 1.0 / z[valid]
+    lo, hi = np.percentile(inv, [2.0, 98.0])
+    t = np.clip((inv - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
+    out[valid] = TURBO[np.round(t * 255).astype(np.int64)]
+    return out
+
+
+def _box_params(objects: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    cols = ["center_x", "center_y", "center_z", "width", "depth", "height", "yaw"]
+    b = objects.select(cols).to_numpy().astype(np.float64).reshape(-1, 7)
+    front = (objects["front_yaw"].cast(pl.Float64).fill_null(np.nan).to_numpy() if "front_yaw" in objects.columns
+             else np.full(len(objects), np.nan))
+    return b[:, :3], b[:, 3:6], b[:, 6], np.asarray(front, dtype=np.float64)
+
+
+def gravity_box_corners(objects: pl.DataFrame) -> np.ndarray:
+    """(N, 8, 3) gravity-frame corners of each object's box (corner order of `box_corners`)."""
+    centers, extents, yaws, _ = _box_params(objects)
+    if len(centers) == 0:
+        return np.zeros((0, 8, 3))
+    return np.stack([box_corners(c, e, y) for c, e, y in zip(centers, extents, yaws)])
+
+
+def projected_corners(objects: pl.DataFrame, rotation: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+    """(N, 8, 2) pixel coordinates of each box's corners; NaN for corners behind ``NEAR``."""
+    cam = gravity_box_corners(objects) @ np.asarray(rotation, dtype=np.float64)  # p_cam = R.T @ p_grav
+    px = project(cam.reshape(-1, 3), intrinsics).reshape(-1, 8, 2)
+    return np.where((cam[..., 2:3] >= NEAR), px, np.nan)
+
+
+def _clip_project(segments: np.ndarray, intrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Camera-frame segments (M, 2, 3) -> pixel segments (M, 2, 2) clipped to z >= NEAR, and which survive."""
+    a, b = segments[:, 0], segments[:, 1]
+    za, zb = a[:, 2], b[:, 2]
+    keep = (za >= NEAR) | (zb >= NEAR)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.clip((NEAR - za) / (zb - za), 0.0, 1.0)[:, None]
+    cut = a + t * (b - a)  # the point on the segment at z = NEAR
+    a = np.where((za < NEAR)[:, None], cut, a)
+    b = np.where((zb < NEAR)[:, None], cut, b)
+    px = project(np.concatenate([a, b]), intrinsics)
+    return np.stack([px[: len(a)], px[len(a):]], axis=1), keep
+
+
+def box_segments(objects: pl.DataFrame, rotation: np.ndarray, intrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel line segments (M, 2, 2) of every box's 12 edges and front arrow, and the object row of each.
+
+    Edges are clipped to the part in front of the camera; the front arrow (objects with a finite
+    ``front_yaw``) runs from the box center horizontally out past the box, with a two-stroke head.
+    """
+    centers, extents, _, front = _box_params(objects)
+    n = len(centers)
+    if n == 0:
+        return np.zeros((0, 2, 2)), np.zeros(0, np.int64)
+    corners = gravity_box_corners(objects)
+    segs = [corners[:, BOX_EDGES]]  # (N, 12, 2, 3)
+    owner = [np.repeat(np.arange(n), len(BOX_EDGES))]
+    has = np.flatnonzero(np.isfinite(front))
+    if len(has):
+        d = np.stack([np.cos(front[has]), np.sin(front[has]), np.zeros(len(has))], axis=1)
+        perp = np.stack([-d[:, 1], d[:, 0], d[:, 2]], axis=1)
+        length = (0.5 * extents[has, :2].max(axis=1) + 0.3)[:, None]
+        start, tip = centers[has], centers[has] + length * d
+        back = tip - 0.3 * length * d
+        head = np.stack([np.stack([start, tip], 1), np.stack([tip, back + 0.15 * length * perp], 1),
+                         np.stack([tip, back - 0.15 * length * perp], 1)], axis=1)  # (K, 3, 2, 3)
+        segs.append(head)
+        owner.append(np.repeat(has, 3))
+    grav = np.concatenate([s.reshape(-1, 2, 3) for s in segs])
+    cam = grav @ np.asarray(rotation, dtype=np.float64)
+    px, keep = _clip_project(cam, intrinsics)
+    ok = keep & np.isfinite(px).all(axis=(1, 2))
+    return px[ok], np.concatenate(owner)[ok]
+
+
+def boxes_overlay(rgb: np.ndarray, objects: pl.DataFrame, rotation: np.ndarray, intrinsics: np.ndarray,
+                  max_width: int = 384) -> np.ndarray:
+    """(h, w, 3) uint8: the image (downscaled to ``max_width``) with each object's 3D box, label and front arrow.
+
+    ``objects`` holds gravity-frame boxes (`schema.OBJECTS` columns), ``rotation`` is camera-to-gravity.
+    Drawing happens on the downscaled image with the intrinsics scaled to it, so lines stay 1-2 px wide.
+    """
+    h, w = rgb.shape[:2]
+    ow, oh = _out_size(w, h, max_width)
+    image = Image.fromarray(np.asarray(rgb, dtype=np.uint8))
+    if (ow, oh) != (w, h):
+        image = image.resize((ow, oh), Image.BILINEAR)
+    K = np.diag([ow / w, oh / h, 1.0]) @ np.asarray(intrinsics, dtype=np.float64)
+    segs, owner = box_segments(objects, rotation, K)
+    draw = ImageDraw.Draw(image)
+    colors = [tuple(int(c) for c in PALETTE[i % len(PALETTE)]) for i in range(len(objects))]
+    width_px = 2 if ow >= 256 else 1
+    for (p, q), i in zip(segs, owner):
+        draw.line([tuple(p), tuple(q)], fill=colors[i], width=width_px)
+    corners = projected_corners(objects, rotation, K)
+    labels = objects["label"].to_list() if "label" in objects.columns else [""] * len(objects)
+    ids = objects["object_id"].to_list() if "object_id" in objects.columns else list(range(1, len(objects) + 1))
+    for i, (label, oid) in enumerate(zip(labels, ids)):
+        c = corners[i][np.isfinite(corners[i]).all(axis=1)]
+        if len(c) == 0:
+            continue
+        x, y = float(np.clip(c[:, 0].min(), 0, ow - 1)), float(np.clip(c[:, 1].min(), 0, oh - 1))
+        text = f"{oid} {label}"
+        x0, y0, x1, y1 = draw.textbbox((x, y), text)
+        dy = min(y1 - y, y)  # above the box when there is room, else inside it
+        draw.rectangle((x0 - 1, y0 - dy - 1, x1 + 1, y1 - dy + 1), fill=(0, 0, 0))
+        draw.text((x, y - dy), text, fill=colors[i])
+    return np.asarray(image)
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """``data:image/png;base64,...`` of an (H, W, 3) uint8 image, for markdown ``![...](...)``."""
+    buf = _io.BytesIO()
+    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _caption(text: str) -> str:
+    return re.sub(r"[\[\]()\n]", " ", str(text)).strip()
+
+
+def preview_markdown(images: Sequence[tuple[str, np.ndarray]], *, max_bytes: int = MAX_MARKDOWN_BYTES) -> str:
+    """Markdown with one ``![caption](data-uri)`` per image, downscaled together until it fits ``max_bytes``."""
+    if not images:
+        return "_no images to preview_"
+    scale = 1.0
+    while True:
+        parts = []
+        for caption, rgb in images:
+            img = np.asarray(rgb, dtype=np.uint8)
+            if scale < 1.0:
+                h, w = img.shape[:2]
+                size = (max(1, int(w * scale)), max(1, int(h * scale)))
+                img = np.asarray(Image.fromarray(img).resize(size, Image.BILINEAR))
+            parts.append(f"![{_caption(caption)}]({png_data_uri(img)})")
+        md = "\n\n".join(parts)
+        if len(md.encode()) <= max_bytes or scale < 0.05:
+            return md
+        scale *= 0.7
+
+
+def point_maps_preview(point_maps: Sequence[tuple[str, PointMap]], max_width: int = 256) -> str:
+    """Markdown previews of a few point maps, captioned with their image ids."""
+    return preview_markdown([(f"{image_id}: depth (near red, far blue, invalid black)",
+                              point_map_preview(pm, max_width)) for image_id, pm in point_maps])
+
+
+def objects_preview(refs: Sequence, objects: pl.DataFrame, gravity: dict[str, Gravity],
+                    point_maps: Callable[[str], PointMap | None], *, n_images: int = 2, max_width: int = 384) -> str:
+    """Markdown previews of the first ``n_images`` images (that have a point map and gravity) with their boxes."""
+    images = []
+    for ref in refs:
+        if len(images) >= n_images:
+            break
+        pm, g = point_maps(ref.image_id), gravity.get(ref.image_id)
+        if pm is None or g is None:
+            continue
+        objs = objects.filter(pl.col("image_id") == ref.image_id) if len(objects) else objects
+        try:
+            rgb = ref.rgb()
+        except (FileNotFoundError, ValueError):  # a preview never fails the stage
+            continue
+        ph, pw = pm.shape  # the point map may be estimated at another resolution than the image
+        K = np.diag([rgb.shape[1] / pw, rgb.shape[0] / ph, 1.0]) @ np.asarray(pm.intrinsics, dtype=np.float64)
+        overlay = boxes_overlay(rgb, objs, g.rotation, K, max_width)
+        images.append((f"{ref.image_id}: {len(objs)} objects", overlay))
+    return preview_markdown(images)

@@ -1,0 +1,166 @@
+"""Acceptance of "Objects in 3D": the objects stage against the scene engine's ground truth.
+
+Synthetic backends with oracle attributes reproduce the truth exactly (library and Dagster run);
+without them, boxes fitted to truth masks on the truth point map are close; a detector version
+bump re-versions `objects` only; the COCO `annotations` sidecar gives back the masks it was built from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hispatial_assets.config import PipelineConfig
+from hispatial_assets.geometry.masks import decode_rle
+from hispatial_assets.geometry.metrics import box_errors
+from hispatial_assets.perception.annotations import AnnotationsDetector
+from hispatial_assets.perception.base import ImageRef
+from hispatial_assets.perception.objects import detect_objects
+from hispatial_assets.perception.point_maps import SyntheticPointMaps
+from hispatial_assets.perception.stages import objects_for_drop
+from hispatial_assets.perception.synthetic import SyntheticDetector, SyntheticGravity, SyntheticOrientation
+from hispatial_assets.storage import io
+
+scenes = pytest.importorskip("hispatial_assets.scenes")
+
+W, H = 256, 192
+DROP = "synth"
+FLOATS = ["center_x", "center_y", "center_z", "width", "depth", "height", "yaw", "front_yaw"]
+EXACT = ["image_id", "object_id", "label", "mask_rle", "box_x0", "box_y0", "box_x1", "box_y1", "n_points",
+         "color", "color_r", "color_g", "color_b", "truncated", "occluded"]
+
+
+@pytest.fixture(scope="module")
+def drop(tmp_path_factory):
+    """Eight small scene-engine images (six indoor, two outdoor): refs, truth per image, gt_objects."""
+    root = str(tmp_path_factory.mktemp("objects_root"))
+    ids = scenes.write_drop(root, DROP, n_images=8, seed=7, outdoor_share=0.25, width=W, height=H)
+    refs = [ImageRef(DROP, i, io.join(root, "drops", DROP, f"{i}.png"), W, H) for i in ids]
+    truth = {r.image_id: scenes.load_truth(r.uri) for r in refs}
+    gt = pl.concat([scenes.truth_objects(t, DROP, k) for k, t in truth.items()])
+    return refs, truth, gt
+
+
+def _truth_inputs(refs):
+    """The truth point maps and gravity, as the synthetic backends give them."""
+    point_maps = {r.image_id: SyntheticPointMaps().estimate(r) for r in refs}
+    gravity = {r.image_id: SyntheticGravity().estimate(r, point_maps[r.image_id]) for r in refs}
+    return point_maps, gravity
+
+
+def assert_objects_equal_truth(objects: pl.DataFrame, gt: pl.DataFrame) -> None:
+    objects, gt = objects.sort("image_id", "object_id"), gt.sort("image_id", "object_id")
+    assert len(objects) == len(gt) > 0
+    for c in EXACT:
+        assert objects[c].to_list() == gt[c].to_list(), c
+    for c in FLOATS:
+        assert objects[c].is_null().to_list() == gt[c].is_null().to_list(), c
+        np.testing.assert_allclose(objects[c].drop_nulls().to_numpy(), gt[c].drop_nulls().to_numpy(),
+                                   rtol=0, atol=1e-9, err_msg=c)
+
+
+def test_oracle_synthetic_objects_equal_the_ground_truth(drop):
+    refs, _, gt = drop
+    point_maps, gravity = _truth_inputs(refs)
+    objects, rejected = objects_for_drop(refs, point_maps.get, gravity, SyntheticDetector(), SyntheticOrientation(),
+                                         "synthetic@1/synthetic@1")
+    assert rejected.is_empty()
+    assert_objects_equal_truth(objects, gt)
+
+
+def test_dagster_run_stores_objects_equal_to_ground_truth_and_the_check_passes(data_root, instance):
+    import dagster as dg
+
+    from hispatial_assets.definitions import DROP_JOB, build_definitions
+    from hispatial_assets.storage.tables import read_table
+
+    scenes.write_drop(data_root.root, "dg", n_images=2, seed=3, outdoor_share=0.5, width=W, height=H)
+    defs = build_definitions(PipelineConfig(), root=data_root.root)
+    instance.add_dynamic_partitions("drops", ["dg"])
+    result = defs.resolve_job_def(DROP_JOB).execute_in_process(partition_key="dg", instance=instance)
+    assert result.success
+    assert_objects_equal_truth(read_table(data_root, "objects", "dg"), read_table(data_root, "gt_objects", "dg"))
+    checks = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()
+              if e.asset_check_key.asset_key == dg.AssetKey("objects")}
+    assert checks["objects_match_ground_truth"].passed
+    assert checks["objects_match_ground_truth"].metadata["matched_share"].value == 1.0
+
+
+def test_boxes_fitted_to_truth_masks_of_indoor_images_are_close_to_the_truth_boxes(drop):
+    """Indoor only: outdoor trees and people show only their near side, so their fitted centers sit
+    decimeters toward the camera (a limit of fitting what is visible, not of the stage)."""
+    refs, truth, gt = drop
+    refs = [r for r in refs if truth[r.image_id].kind == "indoor"]
+    point_maps, gravity = _truth_inputs(refs)
+    detector = SyntheticDetector(oracle_attributes=False)
+    fitted = pl.concat([detect_objects(r, point_maps[r.image_id], gravity[r.image_id], detector,
+                                       SyntheticOrientation()) for r in refs])
+    whole = gt.filter(pl.col("image_id").is_in([r.image_id for r in refs]) & ~pl.col("truncated")
+                      & (pl.col("visible_fraction") >= 0.95))
+    pairs = whole.join(fitted, on=["image_id", "object_id"], suffix="_fit")
+    assert len(pairs) >= 10 and len(pairs) >= 0.6 * len(whole)  # objects under 50 pixels are dropped
+    fit_cols = [f"{c}_fit" for c in ("center_x", "center_y", "center_z", "width", "depth", "height", "yaw")]
+    pred = pairs.select(fit_cols).rename(lambda c: c.removesuffix("_fit"))
+    err = box_errors(pred, pairs)
+    assert err["center_error"].median() < 0.05
+    assert err["size_error"].median() < 0.15
+
+
+def test_a_detector_version_bump_changes_the_code_version_of_objects_only(monkeypatch, tmp_path):
+    from dagster import AssetKey
+
+    from hispatial_assets.definitions import build_definitions
+
+    keys = ["point_maps", "gravity", "objects", "referrals", "qa_l0"]
+
+    def versions() -> dict[str, str]:
+        graph = build_definitions(PipelineConfig(), root=str(tmp_path)).resolve_asset_graph()
+        return {k: graph.get(AssetKey(k)).code_version for k in keys}
+
+    before = versions()
+    monkeypatch.setattr(SyntheticDetector, "version", "2")
+    after = versions()
+    assert {k for k in keys if before[k] != after[k]} == {"objects"}
+
+
+def _staircase_polygon(mask: np.ndarray) -> list[float] | None:
+    """The pixel-boundary outline of a mask whose rows are single overlapping runs; None otherwise."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows) == 0 or np.any(np.diff(rows) != 1):
+        return None
+    x0 = np.argmax(mask[rows], axis=1)
+    x1 = mask.shape[1] - np.argmax(mask[rows, ::-1], axis=1)
+    if np.any(mask[rows].sum(axis=1) != x1 - x0) or np.any((x0[1:] >= x1[:-1]) | (x1[1:] <= x0[:-1])):
+        return None
+    left = [(x, y + d) for x, y in zip(x0, rows) for d in (0, 1)]
+    right = [(x, y + d) for x, y in zip(x1[::-1], rows[::-1]) for d in (1, 0)]
+    return [float(v) for p in left + right for v in p]
+
+
+def test_annotations_sidecar_detections_give_back_the_truth_masks_and_labels(drop):
+    refs, truth, gt = drop
+    refs = refs[:3]
+    cats = {label: i + 1 for i, label in enumerate(sorted(gt["label"].unique()))}
+    images, anns, polygon_of = [], [], None
+    for n, ref in enumerate(refs):
+        images.append({"id": n + 1, "file_name": f"{ref.image_id}.png", "width": W, "height": H})
+        for o in truth[ref.image_id].objects:
+            x0, y0, x1, y1 = o["box_2d"]
+            seg = {"size": [H, W], "counts": o["mask_rle"]}
+            poly = None if polygon_of or o["n_points"] < 100 else _staircase_polygon(decode_rle(o["mask_rle"], (H, W)))
+            if poly:
+                seg, polygon_of = [poly], (ref.image_id, o["object_id"])
+            anns.append({"id": len(anns) + 1, "image_id": n + 1, "category_id": cats[o["label"]],
+                         "bbox": [x0, y0, x1 - x0, y1 - y0], "segmentation": seg})
+    assert polygon_of is not None  # one annotation is a pixel-outline polygon, which rasterizes back exactly
+    io.write_json(io.join(refs[0].uri.rsplit("/", 1)[0], "annotations.json"), {
+        "images": images, "annotations": anns, "categories": [{"id": i, "name": k} for k, i in cats.items()]})
+
+    detector = AnnotationsDetector()
+    for ref in refs:
+        det, objs = detector.detect(ref), truth[ref.image_id].objects
+        masks = np.stack([truth[ref.image_id].mask(o["object_id"]) for o in objs])
+        assert det.labels == [o["label"] for o in objs]
+        np.testing.assert_array_equal(det.boxes, np.array([o["box_2d"] for o in objs], np.float32))
+        np.testing.assert_array_equal(det.masks, masks)
