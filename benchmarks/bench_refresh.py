@@ -58,7 +58,7 @@ def main() -> None:
         t = time.perf_counter()
         orchestrate.refresh(defs, instance, root, log=silent)
         incremental = time.perf_counter() - t
-        rerun = query(root, f"select asset, count(*) as n from lineage group by asset order by asset")
+        rerun = query(root, "select asset, count(*) as n from lineage group by asset order by asset")
 
         job = defs.resolve_job_def("drop_pipeline")
         t = time.perf_counter()

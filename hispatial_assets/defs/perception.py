@@ -1,7 +1,5 @@
 """gravity, objects, referrals: stage 1 and 2 of the pipeline, one partition per drop."""
 
-import json
-
 import dagster as dg
 import numpy as np
 import polars as pl
@@ -149,7 +147,3 @@ def build_referrals_asset(code_version: str) -> dg.AssetsDefinition:
 
 def rotations_by_image(root, drop_id: str) -> dict:
     return {k: g.rotation for k, g in gravity_by_image(read_table(root, "gravity", drop_id)).items()}
-
-
-__all__ = ["build_gravity_asset", "build_objects_asset", "build_referrals_asset", "objects_match_ground_truth",
-           "json"]
