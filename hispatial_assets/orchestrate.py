@@ -94,24 +94,28 @@ def stale_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, root: D
 
 
 def refresh_plan(stale: pl.DataFrame) -> dict[str, list[str]]:
-    """partition -> assets to rematerialize now: those stale for a direct reason (missing, code or
-    upstream data changed). 'upstream stale' ones wait: they are re-judged once their upstream ran."""
-    direct = stale.filter(~pl.col("reason").str.starts_with("upstream stale"))
+    """partition -> every stale asset of it (direct reasons and 'upstream stale' alike)."""
     plan: dict[str, list[str]] = {}
-    for partition, asset in direct.select("partition", "asset").iter_rows():
+    for partition, asset in stale.select("partition", "asset").iter_rows():
         plan.setdefault(partition, []).append(asset)
     return plan
 
 
-def refresh(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot, *, max_rounds: int = 12,
+def refresh(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot, *, max_rounds: int = 8,
             dry_run: bool = False, log=print) -> list[tuple[str, list[str], bool]]:
-    """Rematerialize exactly the stale partitions, wave by wave down the graph, until nothing is stale.
+    """Rematerialize exactly the stale partitions, one run per partition, until nothing is stale.
 
-    A wave runs, per partition, the assets that are stale for a direct reason; the next wave
-    re-reads lineage, so a downstream asset whose inputs came back byte-identical is left alone.
+    A run selects every stale asset of its partition and carries ``hispatial/skip_unchanged``: an
+    asset whose code and input data versions are unchanged once its upstream has run yields
+    nothing, and Dagster skips what depends on it. So a new detector that reproduces a drop's
+    objects byte for byte refreshes nothing below them. Rounds repeat only for what a skip left
+    stale (an asset with its own code change below an unchanged one).
     """
+    from hispatial_assets.defs.stage import SKIP_UNCHANGED_TAG
+
     runs: list[tuple[str, list[str], bool]] = []
     job = defs.resolve_job_def("drop_pipeline")
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     for _ in range(max_rounds):
         plan = refresh_plan(stale_partitions(defs, instance, root))
         if not plan:
@@ -121,10 +125,9 @@ def refresh(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot, 
             if dry_run:
                 runs.append((partition, assets, True))
                 continue
-            quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
             result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
                                             asset_selection=[dg.AssetKey(a) for a in assets], run_config=quiet,
-                                            tags={"hispatial/source": "refresh"})
+                                            tags={"hispatial/source": "refresh", SKIP_UNCHANGED_TAG: "true"})
             runs.append((partition, assets, result.success))
             if not result.success:
                 return runs

@@ -11,6 +11,9 @@ from hispatial_assets.catalog.lineage import LineageRecord, write_lineage
 from hispatial_assets.storage.layout import DataRoot
 
 DATA_VERSION_TAG = "dagster/data_version"
+# The upstream data versions a materialization read, as we define them (content hashes). Dagster's own
+# dagster/input_data_version tags do not match the user-provided data versions for `deps=` edges.
+INPUT_VERSION_TAG_PREFIX = "hispatial/input_version."
 
 
 def upstream_data_versions(context: dg.AssetExecutionContext) -> dict[str, str]:
@@ -27,6 +30,11 @@ def upstream_data_versions(context: dg.AssetExecutionContext) -> dict[str, str]:
         else:
             versions[key.to_user_string()] = ""
     return versions
+
+
+def short_version(version: str) -> str:
+    """Tag values are limited to 63 characters: 40 hex digits of a content hash are plenty."""
+    return (version or "none")[:40]
 
 
 def finish(
@@ -51,7 +59,8 @@ def finish(
     meta = {"rows": rows, "data_version": data_version, "lineage": uri, **(metadata or {})}
     if backend:
         meta["backend"] = backend
-    return dg.MaterializeResult(data_version=dg.DataVersion(data_version), metadata=meta)
+    tags = {f"{INPUT_VERSION_TAG_PREFIX}{k}": short_version(v) for k, v in input_versions.items()}
+    return dg.MaterializeResult(data_version=dg.DataVersion(data_version), metadata=meta, tags=tags)
 
 
 def now() -> datetime:

@@ -27,13 +27,14 @@ def ground_truth_objects(images: pl.DataFrame) -> pl.DataFrame:
 
 @dg.asset(
     partitions_def=drops,
+    output_required=False,
     code_version=DROP_MANIFEST_VERSION,
     group_name="ingest",
     kinds={"parquet"},
     description="One row per image of a drop (size, content hash, sidecars found); unreadable files "
     "are recorded in `rejected` with the reason; scene-engine truth goes to `gt_objects`.",
 )
-def drop_manifest(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
+def drop_manifest(context: dg.AssetExecutionContext, data_root: DataRootResource):
     root = data_root.data_root()
 
     def compute(drop_id: str) -> StageOutput:
@@ -47,7 +48,7 @@ def drop_manifest(context: dg.AssetExecutionContext, data_root: DataRootResource
             "images": len(manifest.images), "rejected": len(manifest.rejected), "gt_objects": len(gt),
             "rejected_reasons": dg.MetadataValue.md(_reasons_md(manifest.rejected))})
 
-    return run_stage(context, root, compute)
+    yield from run_stage(context, root, compute)
 
 
 def _reasons_md(rejected: pl.DataFrame) -> str:

@@ -21,11 +21,11 @@ REFRESH = (dg.AutomationCondition.code_version_changed()
 
 
 def build_gravity_asset(code_version: str) -> dg.AssetsDefinition:
-    @dg.asset(name="gravity", partitions_def=drops, deps=["point_maps"], code_version=code_version,
+    @dg.asset(name="gravity", partitions_def=drops, output_required=False, deps=["point_maps"], code_version=code_version,
               group_name="perception", kinds={"parquet"}, automation_condition=REFRESH,
               description="Camera-to-gravity rotation per image (roll, pitch) and the floor height when found.")
     def gravity(context: dg.AssetExecutionContext, data_root: DataRootResource,
-                gravity_backend: BackendResource) -> dg.MaterializeResult:
+                gravity_backend: BackendResource):
         root, backend_id = data_root.data_root(), gravity_backend.identity()
 
         def compute(drop_id: str) -> StageOutput:
@@ -37,18 +37,18 @@ def build_gravity_asset(code_version: str) -> dg.AssetsDefinition:
                 "mean_abs_roll_deg": float(table["roll_deg"].abs().mean() or 0) if len(table) else 0.0,
                 "mean_abs_pitch_deg": float(table["pitch_deg"].abs().mean() or 0) if len(table) else 0.0})
 
-        return run_stage(context, root, compute, backend=backend_id)
+        yield from run_stage(context, root, compute, backend=backend_id)
 
     return gravity
 
 
 def build_objects_asset(code_version: str) -> dg.AssetsDefinition:
-    @dg.asset(name="objects", partitions_def=drops, deps=["point_maps", "gravity"], code_version=code_version,
+    @dg.asset(name="objects", partitions_def=drops, output_required=False, deps=["point_maps", "gravity"], code_version=code_version,
               group_name="perception", pool="gpu", kinds={"parquet"}, automation_condition=REFRESH,
               description="Per object: class, score, mask (RLE), 2D box, gravity-frame 3D box (center, extents, "
               "yaw), front yaw, color, truncated/occluded flags.")
     def objects(context: dg.AssetExecutionContext, data_root: DataRootResource, detector: BackendResource,
-                orientation_backend: BackendResource) -> dg.MaterializeResult:
+                orientation_backend: BackendResource):
         root = data_root.data_root()
         backend_id = f"{detector.identity()}/{orientation_backend.identity()}"
 
@@ -65,7 +65,7 @@ def build_objects_asset(code_version: str) -> dg.AssetsDefinition:
                 "labels": dg.MetadataValue.json(dict(counts.iter_rows()) if counts is not None else {}),
                 "preview": dg.MetadataValue.md(objects_preview(refs, table, gravity, point_maps))})
 
-        return run_stage(context, root, compute, backend=backend_id)
+        yield from run_stage(context, root, compute, backend=backend_id)
 
     return objects
 
@@ -122,12 +122,12 @@ def objects_match_ground_truth(context: dg.AssetCheckExecutionContext, data_root
 
 
 def build_referrals_asset(code_version: str) -> dg.AssetsDefinition:
-    @dg.asset(name="referrals", partitions_def=drops, deps=["objects"], code_version=code_version,
+    @dg.asset(name="referrals", partitions_def=drops, output_required=False, deps=["objects"], code_version=code_version,
               group_name="perception", pool="gpu", kinds={"parquet"}, automation_condition=REFRESH,
               description="Per object a referring expression that picks out exactly that object "
               "(template: geometry-verified; vlm: grounding-verified), else class + box fallback.")
     def referrals(context: dg.AssetExecutionContext, data_root: DataRootResource,
-                  referrer: BackendResource) -> dg.MaterializeResult:
+                  referrer: BackendResource):
         root, backend_id = data_root.data_root(), referrer.identity()
 
         def compute(drop_id: str) -> StageOutput:
@@ -140,7 +140,7 @@ def build_referrals_asset(code_version: str) -> dg.AssetsDefinition:
                     "words": dg.MetadataValue.json(m.get("words", {}))}
             return StageOutput({("referrals", ()): table}, len(table), meta)
 
-        return run_stage(context, root, compute, backend=backend_id)
+        yield from run_stage(context, root, compute, backend=backend_id)
 
     return referrals
 

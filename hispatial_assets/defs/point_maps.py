@@ -23,6 +23,7 @@ def build_point_maps_asset(code_version: str) -> dg.AssetsDefinition:
     @dg.asset(
         name="point_maps",
         partitions_def=drops,
+        output_required=False,
         deps=["drop_manifest"],
         code_version=code_version,
         group_name="perception",
@@ -32,7 +33,7 @@ def build_point_maps_asset(code_version: str) -> dg.AssetsDefinition:
         "stored as compact arrays; load with `hispatial_assets.storage.load_point_map(uri)`.",
     )
     def point_maps(context: dg.AssetExecutionContext, data_root: DataRootResource,
-                   point_map_backend: BackendResource) -> dg.MaterializeResult:
+                   point_map_backend: BackendResource):
         root, backend_id = data_root.data_root(), point_map_backend.identity()
 
         def compute(drop_id: str) -> StageOutput:
@@ -46,6 +47,6 @@ def build_point_maps_asset(code_version: str) -> dg.AssetsDefinition:
                 "mean_valid_fraction": float(table["valid_fraction"].mean() or 0) if len(table) else 0.0,
                 "preview": dg.MetadataValue.md(preview(table))})
 
-        return run_stage(context, root, compute, backend=backend_id)
+        yield from run_stage(context, root, compute, backend=backend_id)
 
     return point_maps

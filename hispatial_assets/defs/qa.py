@@ -36,11 +36,11 @@ def synthesize_level(root, drop_id: str, level: int, config: QAConfig, input_ver
 
 
 def build_qa_asset(level: int, code_version: str, config: QAConfig) -> dg.AssetsDefinition:
-    @dg.asset(name=f"qa_l{level}", partitions_def=drops, deps=LEVEL_DEPS[level], code_version=code_version,
+    @dg.asset(name=f"qa_l{level}", partitions_def=drops, output_required=False, deps=LEVEL_DEPS[level], code_version=code_version,
               group_name="qa", kinds={"parquet"}, automation_condition=REFRESH,
               description=f"Level {level} ({LEVEL_NAMES[level]}) spatial QA of every image of the drop, in free / "
               "choice / boolean formats, each with a machine-checkable answer_value.")
-    def qa_level(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
+    def qa_level(context: dg.AssetExecutionContext, data_root: DataRootResource):
         from hispatial_assets.defs.common import upstream_data_versions
 
         root = data_root.data_root()
@@ -52,7 +52,7 @@ def build_qa_asset(level: int, code_version: str, config: QAConfig) -> dg.Assets
                 "rows": len(qa), "images": qa["image_id"].n_unique() if len(qa) else 0,
                 "per_task_format": dg.MetadataValue.md(_counts_md(counts))})
 
-        return run_stage(context, root, compute, backend=config.identity())
+        yield from run_stage(context, root, compute, backend=config.identity())
 
     return qa_level
 

@@ -6,7 +6,13 @@ import dagster as dg
 import polars as pl
 
 from hispatial_assets import schema
-from hispatial_assets.defs.common import finish, now
+from hispatial_assets.defs.common import (
+    INPUT_VERSION_TAG_PREFIX,
+    finish,
+    now,
+    short_version,
+    upstream_data_versions,
+)
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
 
@@ -37,12 +43,33 @@ def write_outputs(root: DataRoot, drop_id: str, out: StageOutput) -> str:
     return io.sha256_bytes("\n".join(digests).encode())
 
 
+SKIP_UNCHANGED_TAG = "hispatial/skip_unchanged"
+
+
+def up_to_date(context: dg.AssetExecutionContext) -> bool:
+    """The last materialization of this partition had this code version and these input data versions."""
+    flt = dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key])
+    records = context.instance.fetch_materializations(flt, limit=1).records
+    if not records or records[0].asset_materialization is None:
+        return False
+    tags = records[0].asset_materialization.tags or {}
+    if tags.get("dagster/code_version") != context.assets_def.code_versions_by_key.get(context.asset_key):
+        return False
+    return all(tags.get(f"{INPUT_VERSION_TAG_PREFIX}{key}") == short_version(version)
+               for key, version in upstream_data_versions(context).items())
+
+
 def run_stage(context: dg.AssetExecutionContext, root: DataRoot, compute, *, backend: str = "",
-              extra_version: str = "") -> dg.MaterializeResult:
+              extra_version: str = ""):
+    """Yields the materialization; yields nothing in a refresh run (tag ``hispatial/skip_unchanged``)
+    when the partition is already up to date, so Dagster skips what depends on it in the same run."""
+    if context.run.tags.get(SKIP_UNCHANGED_TAG) == "true" and up_to_date(context):
+        context.log.info(f"{context.asset_key.to_user_string()}[{context.partition_key}]: code and inputs unchanged, skipped")
+        return
     started, drop_id = now(), context.partition_key
     out: StageOutput = compute(drop_id)
     version = write_outputs(root, drop_id, out)
     if extra_version:
         version = io.sha256_bytes(f"{version}|{extra_version}".encode())
-    return finish(context, root, data_version=version, rows=out.rows, started_at=started, backend=backend,
-                  metadata=out.metadata)
+    yield finish(context, root, data_version=version, rows=out.rows, started_at=started, backend=backend,
+                 metadata=out.metadata)

@@ -13,6 +13,7 @@ import numpy as np
 
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, place
 from hispatial_assets.qa.text import CAMERA_FRAME, xyz_json, xyz_text
+from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle
 
 POINT_FREE = (
     "What are the 3D coordinates of the point at pixel {px} {frame}? Answer in meters.",
@@ -57,7 +58,8 @@ class PixelPool:
         flat_xyz = point_map.xyz.reshape(-1, 3)
         valid = point_map.mask.reshape(-1)
         flat = rng.integers(0, H * W, size=4 * size)
-        keep = valid[flat] & np.isfinite(flat_xyz[flat]).all(axis=1)
+        fin = np.isfinite(flat_xyz[flat])
+        keep = valid[flat] & fin[:, 0] & fin[:, 1] & fin[:, 2]
         flat = flat[keep]
         if len(flat) < size // 2:
             allv = np.flatnonzero(valid & np.isfinite(flat_xyz).all(axis=1))
@@ -70,7 +72,7 @@ class PixelPool:
         self.u, self.v = u.tolist(), v.tolist()
         nu = np.clip(((u + 0.5) * 1000.0 / W).astype(np.int64), 0, 999).tolist()
         nv = np.clip(((v + 0.5) * 1000.0 / H).astype(np.int64), 0, 999).tolist()
-        self.px = [f"[{a}, {b}]" for a, b in zip(nu, nv)]
+        self.px = list(map("[{}, {}]".format, nu, nv))
         self.xyz = [tuple(p) for p in xyz.tolist()]
         self.dist = np.linalg.norm(xyz, axis=1).tolist()
         self.order = np.argsort(np.asarray(self.dist)).tolist() if self.n else []
@@ -178,7 +180,7 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
             elif fmt == "choice":
                 picked = None
                 for _ in range(20):
-                    cand = rnd.sample(range(P.n), 4)
+                    cand = _sample(rnd, range(P.n), 4)
                     ds = sorted(cand, key=P.dist.__getitem__, reverse=not closer)
                     a, b = P.dist[ds[0]], P.dist[ds[1]]
                     if cfg.ok(a - b, max(a, b)):
@@ -188,7 +190,7 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                     continue
                 pos = bal.letter(4)
                 others = picked[1:]
-                rnd.shuffle(others)
+                _shuffle(rnd, others)
                 order = place(picked[0], others, pos)
                 opts = [P.px[k] for k in order]
                 q = choice_text(ORDER_CHOICE[tmpl].format(sup=CLOSEST if closer else FARTHEST), opts)

@@ -15,6 +15,7 @@ from hispatial_assets.qa.program import FACING_WORDS, facing_sector
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
 from hispatial_assets.qa.text import GRAVITY_FRAME, UNIT_HINT, xyz_json, xyz_text
 from hispatial_assets.qa.units import length_value, pick_unit
+from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle
 
 LOC_FREE = (
     "Where is {o} located {frame}? Give the (x, y, z) coordinates of its center in meters.",
@@ -67,7 +68,7 @@ def _frames(rnd):
 def _objects(ctx, mask=None) -> list[int]:
     s = ctx.scene
     idx = [int(i) for i in s.ref_idx if mask is None or mask[i]]
-    ctx.rnd.shuffle(idx)
+    _shuffle(ctx.rnd, idx)
     return idx
 
 
@@ -139,7 +140,7 @@ def object_orientation(ctx, task: str, caps: dict[str, int]) -> None:
                          f'{{"label": "{label}"}}', [oid], prog)
             elif fmt == "choice":
                 pos = bal.letter(4)
-                ds = [FACING_WORDS[j] for j in rnd.sample(far, 3)]
+                ds = [FACING_WORDS[j] for j in _sample(rnd, far, 3)]
                 opts = place(label, ds, pos)
                 q = choice_text(cap1(ORI_CHOICE[tmpl].format(o=o)), [f"facing {x}" for x in opts])
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. facing {label}",

@@ -18,6 +18,7 @@ from hispatial_assets.qa.program import QUADRANTS
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
 from hispatial_assets.qa.text import CAMERA_VIEW, GRAVITY_FRAME, UNIT_HINT, join_and, xyz_json, xyz_text
 from hispatial_assets.qa.units import length_value, pick_unit
+from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle
 
 AXIS_WORDS = {"x": ("left", "right"), "y": ("in front", "behind"), "z": ("below", "above")}
 REL_PHRASE = {"left": "to the left of", "right": "to the right of", "in front": "in front of",
@@ -174,7 +175,7 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 else:
                     pos = bal.letter(4)
                     far = [((h - 1 + k) % 12) + 1 for k in range(2, 11)]
-                    ds = rnd.sample(far, 3)
+                    ds = _sample(rnd, far, 3)
                     opts = place(f"{h} o'clock", [f"{x} o'clock" for x in ds], pos)
                     q = choice_text(cap1(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b])), opts)
                     rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
@@ -189,7 +190,7 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 label = QUADRANTS[(0 if d[1] < 0 else 2) + (1 if d[0] > 0 else 0)]
                 pos = bal.letter(4)
                 others = [x for x in QUADRANTS if x != label]
-                rnd.shuffle(others)
+                _shuffle(rnd, others)
                 opts = place(label, others, pos)
                 view, view_cap = _view(rnd, AXIS_VIEW["y"])
                 q = choice_text(cap1(QUAD_CHOICE[tmpl].format(a=ex[a], b=ex[b], view=view, view_cap=view_cap)), opts)
@@ -316,7 +317,7 @@ def distance_component(ctx, task: str, caps: dict[str, int]) -> None:
     comp = np.stack([P.hdist, np.abs(P.d[:, 2]), np.abs(P.d[:, 0]), np.abs(P.d[:, 1])], axis=1)
     upper = P.a < P.b
     cand = [(int(p), k) for k in range(4) for p in np.flatnonzero(upper & (comp[:, k] >= cfg.min_length_m))]
-    ctx.rnd.shuffle(cand)
+    _shuffle(ctx.rnd, cand)
     A, B, C = P.a.tolist(), P.b.tolist(), comp.tolist()
     _length_task(ctx, task, caps, lambda c: (C[c[0]][c[1]], A[c[0]], B[c[0]], None), cand,
                  lambda c: COMP_FREE[COMPONENTS[c[1]]], COMP_SUFFIX,
@@ -353,7 +354,7 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
             key = keys[int(rnd.random() * len(keys))]
             found = None
             for _try in range(12):
-                a, b = rnd.sample(R, 2)
+                a, b = _sample(rnd, R, 2)
                 if key == "third":
                     if len(R) < 3:
                         break
@@ -424,7 +425,7 @@ def _rank_set(ctx, key, k, full, vals, elig):
         return None
     v = vals[key]
     for _ in range(10):
-        S = sorted(rnd.sample(elig, k), key=v.__getitem__)
+        S = sorted(_sample(rnd, elig, k), key=v.__getitem__)
         if full:
             if all(_prop_ok(cfg, key, v[S[i]], v[S[i + 1]]) for i in range(k - 1)):
                 return S
@@ -454,7 +455,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 if S is None:
                     continue
                 shown_order = list(S)
-                rnd.shuffle(shown_order)
+                _shuffle(rnd, shown_order)
                 items = join_and([ex[i] for i in shown_order])
                 target = S[::-1] if greater else S
                 label = ", ".join(ex[i] for i in target)
@@ -470,7 +471,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 continue
             win = S[-1] if greater else S[0]
             others = [i for i in S if i != win]
-            rnd.shuffle(others)
+            _shuffle(rnd, others)
             sup = SUPER[key][0 if greater else 1]
             op = "argmax" if greater else "argmin"
             if fmt == "choice":

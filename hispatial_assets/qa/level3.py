@@ -16,10 +16,11 @@ import numpy as np
 
 from hispatial_assets.qa.level2 import REL_PHRASE
 from hispatial_assets.qa.options import length_options, threshold_claim
-from hispatial_assets.qa.program import QUADRANTS, Executor, gap, half_extent
+from hispatial_assets.qa.program import QUADRANTS
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
 from hispatial_assets.qa.text import CAMERA_VIEW, UNIT_HINT, plural, xyz_text
 from hispatial_assets.qa.units import length_text, length_value, pick_unit, shown
+from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle
 
 PERSP_FREE = {
     "lr": ("From the viewpoint of {o}, facing the way it faces, is {x} on its left or on its right?",
@@ -122,7 +123,7 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
                 label = QUADRANTS[(0 if fb == "in front" else 2) + (1 if lr == "right" else 0)]
                 pos = bal.letter(4)
                 others = [q for q in QUADRANTS if q != label]
-                rnd.shuffle(others)
+                _shuffle(rnd, others)
                 opts = place(label, others, pos)
                 q = choice_text(cap1(PERSP_CHOICE[tmpl].format(o=ex[vi], x=ex[xi])) + PERSP_SUFFIX, opts)
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{o}"' for o in opts]),
@@ -138,30 +139,37 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
 def _count_query(ctx):
     """(anchor, label, kind, param, shown text, count, member indices) with no candidate near the boundary."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
-    R = s.ref_idx.tolist()
+    R = s.ref_list
+    n_all = s.n
+    if n_all < 2:
+        return None
+    C, labels, by_label = s.C, s.labels, s.by_label
+    m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
+    random = rnd.random
     for _ in range(12):
-        a = R[int(rnd.random() * len(R))]
-        others = [i for i in range(s.n) if i != a]
-        if not others:
-            return None
-        label = s.labels[others[int(rnd.random() * len(others))]]
-        members = [i for i in others if s.labels[i] == label]
-        d = s.center[members] - s.center[a]
-        dist = np.linalg.norm(d, axis=1)
-        if rnd.random() < 0.5:
+        a = R[int(random() * len(R))]
+        j = int(random() * (n_all - 1))  # the j-th object other than a
+        label = labels[j if j < a else j + 1]
+        members = [i for i in by_label[label] if i != a]
+        ax, ay, az = C[a]
+        offs = [(C[i][0] - ax, C[i][1] - ay, C[i][2] - az) for i in members]
+        dist = [math.sqrt(dx * dx + dy * dy + dz * dz) for dx, dy, dz in offs]
+        if random() < 0.5:
             unit = pick_unit(rnd, cfg.units, 2.0)
             radii = RADII[unit]
-            r_text, r_m = shown(radii[int(rnd.random() * len(radii))], unit)
-            if all(cfg.ok(x - r_m, max(x, r_m)) for x in dist.tolist()):
-                n = int((dist < r_m).sum())
+            r_text, r_m = shown(radii[int(random() * len(radii))], unit)
+            if all(abs(x - r_m) >= max(m_abs, m_rel * abs(max(x, r_m))) for x in dist):
+                n = sum(1 for x in dist if x < r_m)
                 return a, label, "within", r_m, length_text(r_m, unit), n, members
         else:
-            w = ("left", "right", "in front", "behind")[int(rnd.random() * 4)]
+            w = ("left", "right", "in front", "behind")[int(random() * 4)]
             k = 0 if w in ("left", "right") else 1
-            comp = d[:, k]
-            if all(cfg.ok(c, x) for c, x in zip(comp.tolist(), dist.tolist())):
-                sign = -1 if w in ("left", "in front") else 1
-                n = int((comp * sign > 0).sum())
+            comp = [o[k] for o in offs]
+            if all(abs(c) >= max(m_abs, m_rel * abs(x)) for c, x in zip(comp, dist)):
+                if w in ("left", "in front"):
+                    n = sum(1 for c in comp if -c > 0)
+                else:
+                    n = sum(1 for c in comp if c > 0)
                 return a, label, "rel", w, None, n, members
     return None
 
@@ -196,7 +204,7 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
             elif fmt == "choice":
                 pos = bal.letter(4)
                 pool = [k for k in range(max(0, n - 3), n + 4) if k != n]
-                ds = sorted(rnd.sample(pool, 3))
+                ds = sorted(_sample(rnd, pool, 3))
                 opts = place(str(n), [str(k) for k in ds], pos)
                 rows.add(task, fmt, choice_text(stem, opts), f"{LETTERS[pos]}. {n}",
                          choice_value(pos, [f'"{o}"' for o in opts]), oids, f"answer = {call}")
@@ -215,37 +223,63 @@ def _move(rnd, units):
     unit = pick_unit(rnd, units, 1.0)
     amounts = AMOUNTS[unit]
     text, m = shown(amounts[int(rnd.random() * len(amounts))], unit)
-    dirn = tuple(MOVES)[int(rnd.random() * 4)]
+    dirn = _MOVE_NAMES[int(rnd.random() * 4)]
     vec = tuple(m * c for c in MOVES[dirn])
     return dirn, length_text(m, unit), vec, unit
+
+
+_MOVE_NAMES = tuple(MOVES)
 
 
 def _m(v: float) -> str:
     return f"{v:.2f} m"
 
 
-def _fit(ctx, ex_run, want: bool):
+def _shift(c, vec):
+    return (c[0] + vec[0], c[1] + vec[1], c[2] + vec[2])
+
+
+def _dist(p, q) -> float:
+    dx, dy, dz = q[0] - p[0], q[1] - p[1], q[2] - p[2]
+    return math.sqrt(dx * dx + dy * dy + dz * dz)
+
+
+def _as_program(vec):
+    """The move vector as the program states it (4 decimals): what `moved(...)` computes with."""
+    return tuple(float(f"{v:.4f}") for v in vec)
+
+
+def _half_extent(s, i: int, u0: float, u1: float) -> float:
+    c, sn = s.cos_yaw[i], s.sin_yaw[i]
+    w, d = s.whd_l[i][0], s.whd_l[i][1]
+    return abs(u0 * c + u1 * sn) * w / 2 + abs(-u0 * sn + u1 * c) * d / 2
+
+
+def _fit(ctx, want: bool):
     """Boolean: would X (or a box w wide) fit in the gap between Y and Z."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
-    R = s.ref_idx.tolist()
-    ids, ex = s.id_list, s.expr
+    R = s.ref_list
+    ids, ex, C, G, fp, size_ok = s.id_list, s.expr, s.C, s.gap_matrix(), s.fpmin, s.size_ok_l
+    m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
     for _ in range(10):
-        y, z = rnd.sample(R, 2)
-        g = gap(s, y, z)
+        y, z = _sample(rnd, R, 2)
+        g = G[y][z]
         if g < 0.3:
             continue
         oy, oz = ids[y], ids[z]
-        u = (s.center[z, :2] - s.center[y, :2]) / max(1e-9, math.hypot(*(s.center[z, :2] - s.center[y, :2])))
-        hy, hz = half_extent(s, y, u), half_extent(s, z, -u)
-        hd = math.hypot(*(s.center[z, :2] - s.center[y, :2]))
+        dx, dy = C[z][0] - C[y][0], C[z][1] - C[y][1]
+        hd = math.hypot(dx, dy)
+        nd = max(1e-9, hd)
+        u0, u1 = dx / nd, dy / nd
+        hy, hz = _half_extent(s, y, u0, u1), _half_extent(s, z, -u0, -u1)
         step1 = (f"Step 1: {cap1(ex[y])} and {ex[z]} are {_m(hd)} apart horizontally; they extend {_m(hy)} and "
                  f"{_m(hz)} toward each other, leaving a gap of {_m(g)}.")
-        xs = [i for i in R if i not in (y, z) and s.size_ok[i]
-              and (min(s.whd[i, :2]) < g) == want and cfg.ok(g - min(s.whd[i, :2]), max(g, min(s.whd[i, :2])))]
+        xs = [i for i in R if i != y and i != z and size_ok[i]
+              and (fp[i] < g) == want and abs(g - fp[i]) >= max(m_abs, m_rel * abs(max(g, fp[i])))]
         tmpl = int(rnd.random() * 3)
         if xs and rnd.random() < 0.7:
             x = xs[int(rnd.random() * len(xs))]
-            w = float(min(s.whd[x, :2]))
+            w = fp[x]
             prog = f"g = gap(o{oy}, o{oz})\nw = footprint_min(o{ids[x]})\nanswer = gt(g, w)"
             q = cap1(FIT_X[tmpl].format(x=ex[x], y=ex[y], z=ex[z])) + FIT_SUFFIX
             steps = [step1, f"Step 2: {cap1(ex[x])} is {_m(w)} across at its narrowest.",
@@ -260,6 +294,8 @@ def _fit(ctx, ex_run, want: bool):
             if (g > w) != want:
                 continue
             prog = f"g = gap(o{oy}, o{oz})\nanswer = gt(g, {w:.4f})"
+            if (g > float(f"{w:.4f}")) != want:  # the program's value must be the answer
+                continue
             q = cap1(FIT_W[tmpl].format(w=w_text, y=ex[y], z=ex[z])) + FIT_SUFFIX
             steps = [step1, f"Step 2: {_m(g)} {'>' if want else '<'} {w_text}, so it {'fits' if want else 'does not fit'}."]
             oids = [oy, oz]
@@ -269,18 +305,18 @@ def _fit(ctx, ex_run, want: bool):
 
 def _room(ctx):
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
-    R = s.ref_idx.tolist()
-    ids, ex = s.id_list, s.expr
-    xs = [i for i in R if s.size_ok[i]]
+    R = s.ref_list
+    ids, ex, G, fp, size_ok = s.id_list, s.expr, s.gap_matrix(), s.fpmin, s.size_ok_l
+    xs = [i for i in R if size_ok[i]]
     if len(R) < 3 or not xs:
         return None
     for _ in range(10):
-        y, z = rnd.sample(R, 2)
+        y, z = _sample(rnd, R, 2)
         x = xs[int(rnd.random() * len(xs))]
-        if x in (y, z):
+        if x == y or x == z:
             continue
-        g = gap(s, y, z)
-        w = float(min(s.whd[x, :2]))
+        g = G[y][z]
+        w = fp[x]
         if g - w < cfg.min_length_m:
             continue
         prog = f"g = gap(o{ids[y]}, o{ids[z]})\nw = footprint_min(o{ids[x]})\nanswer = sub(g, w)"
@@ -288,39 +324,45 @@ def _room(ctx):
                  f"Step 2: {cap1(ex[x])} is {_m(w)} across at its narrowest.",
                  f"Step 3: {_m(g)} - {_m(w)} = {_m(g - w)} of free space remains."]
         q = cap1(ROOM[int(rnd.random() * 3)].format(x=ex[x], y=ex[y], z=ex[z])) + FIT_SUFFIX
-        return q, prog, "\n".join(steps), [ids[y], ids[z], ids[x]]
+        return q, prog, "\n".join(steps), [ids[y], ids[z], ids[x]], g - w
     return None
 
 
 def _nearest(ctx, n_options: int | None):
     """X moved; the nearest object among all others (free) or among n options (choice)."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
-    R = s.ref_idx.tolist()
-    ids, ex = s.id_list, s.expr
+    R = s.ref_list
+    ex, C, referable = s.expr, s.C, s.referable
+    m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
     for _ in range(10):
         x = R[int(rnd.random() * len(R))]
         dirn, amt, vec, _unit = _move(rnd, cfg.units)
-        p = s.center[x] + np.array(vec)
+        p = _shift(C[x], vec)
         if n_options is None:
             cands = [i for i in range(s.n) if i != x]
         else:
             others = [i for i in R if i != x]
             if len(others) < n_options:
                 return None
-            cands = rnd.sample(others, n_options)
+            cands = _sample(rnd, others, n_options)
         if len(cands) < 2:
             return None
-        dist = np.linalg.norm(s.center[cands] - p, axis=1)
-        o = np.argsort(dist)
-        if not cfg.ok(dist[o[1]] - dist[o[0]], dist[o[1]]) or not s.referable[cands[o[0]]]:
+        dist = [_dist(p, C[i]) for i in cands]
+        o = sorted(range(len(cands)), key=dist.__getitem__)
+        d0, d1 = dist[o[0]], dist[o[1]]
+        if not abs(d1 - d0) >= max(m_abs, m_rel * abs(d1)) or not referable[cands[o[0]]]:
+            continue
+        # the program moves by the vector as printed; the margin keeps the winner the same
+        pp = _shift(C[x], _as_program(vec))
+        dp = [_dist(pp, C[i]) for i in cands]
+        if min(range(len(cands)), key=dp.__getitem__) != o[0]:
             continue
         win = cands[o[0]]
-        prog_cands = cands
         listed = ", ".join(f"{ex[cands[k]]} {_m(dist[k])}" for k in o[:4])
-        steps = [f"Step 1: {cap1(ex[x])} is at {xyz_text(*s.center[x])} m; moving it {amt} {dirn} puts it at {xyz_text(*p)} m.",
+        steps = [f"Step 1: {cap1(ex[x])} is at {xyz_text(*C[x])} m; moving it {amt} {dirn} puts it at {xyz_text(*p)} m.",
                  f"Step 2: Distances from there: {listed}{', ...' if len(o) > 4 else ''}.",
                  f"Step 3: The nearest is {ex[win]}."]
-        return x, dirn, amt, vec, win, prog_cands, "\n".join(steps)
+        return x, dirn, amt, vec, win, cands, "\n".join(steps)
     return None
 
 
@@ -329,34 +371,42 @@ def _moved_prog(ox: int, vec) -> str:
 
 
 def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
+    """Answers are the values of the programs (computed as `program.Executor` would: the move
+    vector as printed, center-to-center distances, footprint gaps), so every row verifies."""
     s, rows, rnd, bal, cfg = ctx.scene, ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
     if len(s.ref_idx) < 3:
         return
-    run = Executor(s).run
-    ids, ex, exj = s.id_list, s.expr, s.expr_json
-    R = s.ref_idx.tolist()
+    ids, ex, exj, C = s.id_list, s.expr, s.expr_json, s.C
+    R = s.ref_list
+    add = rows.add
+    random = rnd.random
+    m_abs, m_rel, min_len = cfg.margin_abs_m, cfg.margin_rel, cfg.min_length_m
     for fmt, cap in caps.items():
         for _ in range(cap):
-            tmpl = int(rnd.random() * 3)
-            r = rnd.random()
+            tmpl = int(random() * 3)
+            r = random()
             if fmt == "boolean":
                 want = bal.target()
                 if r < 0.5:
-                    built = _fit(ctx, run, want)
+                    built = _fit(ctx, want)
                     if built is None:
                         bal.untarget()
                         continue
                     q, prog, reasoning, oids = built
                 elif r < 0.75:
-                    x, y = rnd.sample(R, 2)
+                    x, y = _sample(rnd, R, 2)
                     dirn, amt, vec, unit = _move(rnd, cfg.units)
-                    p = s.center[x] + np.array(vec)
-                    d = float(np.linalg.norm(s.center[y] - p))
+                    p = _shift(C[x], vec)
+                    d = _dist(p, C[y])
                     claim = threshold_claim(rnd, cfg, d, want, unit)
-                    if claim is None or d < cfg.min_length_m:
+                    if claim is None or d < min_len:
                         bal.untarget()
                         continue
                     more, t_text, t_m = claim
+                    dp, tp = _dist(_shift(C[x], _as_program(vec)), C[y]), float(f"{t_m:.4f}")
+                    if ((dp > tp) if more else (dp < tp)) is not want:
+                        bal.untarget()
+                        continue
                     prog = f"{_moved_prog(ids[x], vec)}\nd = dist(p, o{ids[y]})\nanswer = {'gt' if more else 'lt'}(d, {t_m:.4f})"
                     q = cap1(MOVEDIST_BOOL[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn, t=t_text,
                                                          cmp="more than" if more else "less than")) + MOVE_SUFFIX
@@ -365,15 +415,19 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                                  f"Step 3: {_m(d)} is {'more' if d > t_m else 'less'} than {t_text}, so {'yes' if want else 'no'}.")
                     oids = [ids[x], ids[y]]
                 else:
-                    x, y, z = rnd.sample(R, 3)
+                    x, y, z = _sample(rnd, R, 3)
                     dirn, amt, vec, _ = _move(rnd, cfg.units)
-                    p = s.center[x] + np.array(vec)
-                    dy, dz = float(np.linalg.norm(s.center[y] - p)), float(np.linalg.norm(s.center[z] - p))
-                    if not cfg.ok(dy - dz, max(dy, dz)):
+                    p = _shift(C[x], vec)
+                    dy, dz = _dist(p, C[y]), _dist(p, C[z])
+                    if not abs(dy - dz) >= max(m_abs, m_rel * abs(max(dy, dz))):
                         bal.untarget()
                         continue
                     if (dy < dz) != want:
                         y, z, dy, dz = z, y, dz, dy
+                    pp = _shift(C[x], _as_program(vec))
+                    if (_dist(pp, C[y]) < _dist(pp, C[z])) is not want:
+                        bal.untarget()
+                        continue
                     prog = (f"{_moved_prog(ids[x], vec)}\na = dist(p, o{ids[y]})\nb = dist(p, o{ids[z]})\n"
                             f"answer = lt(a, b)")
                     q = cap1(CLOSER[tmpl].format(x=ex[x], y=ex[y], z=ex[z], amt=amt, dirn=dirn)) + MOVE_SUFFIX
@@ -382,11 +436,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                                  f"Step 3: From there, {ex[z]} is {_m(dz)} away.\n"
                                  f"Step 4: {_m(dy)} {'<' if dy < dz else '>'} {_m(dz)}, so {'yes' if want else 'no'}.")
                     oids = [ids[x], ids[y], ids[z]]
-                value = run(prog)
-                if value is not want:
-                    bal.untarget()
-                    continue
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, prog, reasoning)
+                add(task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, prog, reasoning)
                 continue
             # free / choice
             if r < 1 / 3:
@@ -394,22 +444,22 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                 built = _room(ctx)
                 if built is None:
                     continue
-                q, prog, reasoning, oids = built
+                q, prog, reasoning, oids, value = built
             elif r < 2 / 3:
                 kind = "movedist"
-                x, y = rnd.sample(R, 2)
+                x, y = _sample(rnd, R, 2)
                 dirn, amt, vec, _u = _move(rnd, cfg.units)
-                p = s.center[x] + np.array(vec)
-                d = float(np.linalg.norm(s.center[y] - p))
-                if d < cfg.min_length_m:
+                p = _shift(C[x], vec)
+                d = _dist(p, C[y])
+                if d < min_len:
                     continue
                 prog = f"{_moved_prog(ids[x], vec)}\nanswer = dist(p, o{ids[y]})"
                 q = cap1(MOVEDIST[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn)) + MOVE_SUFFIX
                 reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(*p)} m.\n"
                              f"Step 2: The distance from there to the center of {ex[y]} is {_m(d)}.")
                 oids = [ids[x], ids[y]]
+                value = _dist(_shift(C[x], _as_program(vec)), C[y])
             else:
-                kind = "nearest"
                 built = _nearest(ctx, 4 if fmt == "choice" else None)
                 if built is None:
                     continue
@@ -419,34 +469,28 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                     others = [c for c in cands if c != win]
                     order = place(win, others, pos)
                     prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in order)})"
-                    value = run(prog)
-                    if value != pos + 1:
-                        bal.unletter(pos)
-                        continue
                     opts = [cap1(ex[i]) for i in order]
                     q = choice_text(cap1(NEAREST_CHOICE[tmpl].format(x=ex[x], amt=amt, dirn=dirn)) + MOVE_SUFFIX, opts)
-                    rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                             choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
-                             [ids[x]] + [ids[i] for i in order], prog, reasoning)
+                    add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                        choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
+                        [ids[x]] + [ids[i] for i in order], prog, reasoning)
                 else:
                     prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in cands)})"
-                    k = run(prog)
-                    w = cands[k - 1]
+                    k = cands.index(win) + 1
                     q = cap1(NEAREST[tmpl].format(x=ex[x], amt=amt, dirn=dirn)) + MOVE_SUFFIX
-                    rows.add(task, fmt, q, cap1(ex[w]) + ".", f'{{"label": {exj[w]}, "object_id": {ids[w]}, "index": {k}}}',
-                             [ids[x], ids[w]], prog, reasoning)
+                    add(task, fmt, q, cap1(ex[win]) + ".", f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {k}}}',
+                        [ids[x], ids[win]], prog, reasoning)
                 continue
-            value = float(run(prog))
             unit = pick_unit(rnd, cfg.units, value)
             q = q.replace(" (", f" Answer {UNIT_HINT[unit]}. (", 1) if kind == "room" else q + f" Answer {UNIT_HINT[unit]}."
             if fmt == "free":
                 text, val = length_value(value, unit)
-                rows.add(task, fmt, q, text, val, oids, prog, reasoning)
+                add(task, fmt, q, text, val, oids, prog, reasoning)
             else:
                 pos = bal.letter(4)
                 opts = length_options(rnd, cfg, value, unit, pos)
                 if opts is None:
                     bal.unletter(pos)
                     continue
-                rows.add(task, fmt, choice_text(q, opts), f"{LETTERS[pos]}. {opts[pos]}",
-                         choice_value(pos, [f'"{o}"' for o in opts]), oids, prog, reasoning)
+                add(task, fmt, choice_text(q, opts), f"{LETTERS[pos]}. {opts[pos]}",
+                    choice_value(pos, [f'"{o}"' for o in opts]), oids, prog, reasoning)

@@ -7,40 +7,48 @@ import math
 import random
 
 from hispatial_assets.qa.config import QAConfig
-from hispatial_assets.qa.units import length_text, shown
+from hispatial_assets.qa.rand import shuffle as _shuffle
+from hispatial_assets.qa.units import UNIT_WORDS, length_text, shown
 
 
 def length_options(rnd: random.Random, cfg: QAConfig, meters: float, unit: str, pos: int) -> list[str] | None:
     """Four length texts with the truth at ``pos``; every pair differs by more than the margin."""
-    n_below = int(rnd.random() * 4)
+    random_ = rnd.random
+    n_below = int(random_() * 4)
     vals: list[float] = []
     lo = hi = meters
+    floor_step = cfg.margin_abs_m * 1.3
     for k in range(3):
-        below = k < n_below
-        step = max(cfg.margin_abs_m * 1.3, meters * (0.18 + 0.17 * rnd.random()))
-        if below and lo - step > 0.02:
+        step = max(floor_step, meters * (0.18 + 0.17 * random_()))
+        if k < n_below and lo - step > 0.02:
             lo -= step
             vals.append(lo)
         else:
             hi += step
             vals.append(hi)
-    shown_m = [shown(v, unit)[1] for v in vals]
-    t = shown(meters, unit)[1]
-    allv = shown_m + [t]
+    shown_v = [shown(v, unit) for v in vals]
+    t_text, t = shown(meters, unit)
+    allv = [m for _, m in shown_v] + [t]
+    m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
     for a in range(4):
+        x = allv[a]
         for b in range(a + 1, 4):
-            if not cfg.ok(allv[a] - allv[b], max(allv[a], allv[b])):
+            y = allv[b]
+            if not abs(x - y) >= max(m_abs, m_rel * abs(max(x, y))):
                 return None
-    rnd.shuffle(vals)
-    texts = [length_text(v, unit) for v in vals]
-    texts.insert(pos, length_text(meters, unit))
+    # shuffle the distractors with their shown texts (the same permutation as shuffling vals)
+    order = [0, 1, 2]
+    _shuffle(rnd, order)
+    word = unit if unit in ("m", "cm") else UNIT_WORDS[unit]
+    texts = [f"{shown_v[i][0]} {word}" for i in order]
+    texts.insert(pos, f"{t_text} {word}")
     return texts
 
 
 def xyz_distractors(rnd: random.Random, truth: tuple, candidates: list[tuple], sep: float, k: int = 3) -> list[tuple] | None:
     """k points from ``candidates`` (in random order) at least ``sep`` from the truth and each other."""
     cands = list(candidates)
-    rnd.shuffle(cands)
+    _shuffle(rnd, cands)
     out: list[tuple] = []
     for p in cands:
         if math.dist(p, truth) >= sep and all(math.dist(p, q) >= sep for q in out):

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import json
 import random
+import re
+
+import numpy as np
 
 import pyarrow as pa
 import polars as pl
 
 from hispatial_assets.schema import QA
+from hispatial_assets.qa.rand import shuffle as _shuffle
 
 LETTERS = "ABCD"
 
 
 class Rows:
-    """Column lists of QA rows; segments record which image and level each run of rows belongs to."""
+    """Column lists of QA rows (no per-row dicts); segments record which image and level each run
+    of rows belongs to. ``add`` is a closure over the lists' bound ``append`` methods."""
 
-    __slots__ = ("task", "fmt", "question", "answer", "value", "oids", "program", "reasoning", "segments")
+    __slots__ = ("task", "fmt", "question", "answer", "value", "oids", "program", "reasoning", "segments", "add")
 
     def __init__(self) -> None:
         self.task: list[str] = []
@@ -34,17 +39,21 @@ class Rows:
         self.program: list[str | None] = []
         self.reasoning: list[str | None] = []
         self.segments: list[tuple[int, str, str, int, str]] = []  # (end, drop, image, level, versions)
+        a1, a2, a3, a4 = self.task.append, self.fmt.append, self.question.append, self.answer.append
+        a5, a6, a7, a8 = self.value.append, self.oids.append, self.program.append, self.reasoning.append
 
-    def add(self, task: str, fmt: str, question: str, answer: str, value: str, oids: list[int],
-            program: str, reasoning: str | None = None) -> None:
-        self.task.append(task)
-        self.fmt.append(fmt)
-        self.question.append(question)
-        self.answer.append(answer)
-        self.value.append(value)
-        self.oids.append(oids)
-        self.program.append(program)
-        self.reasoning.append(reasoning)
+        def add(task: str, fmt: str, question: str, answer: str, value: str, oids: list[int],
+                program: str, reasoning: str | None = None) -> None:
+            a1(task)
+            a2(fmt)
+            a3(question)
+            a4(answer)
+            a5(value)
+            a6(oids)
+            a7(program)
+            a8(reasoning)
+
+        self.add = add
 
     def __len__(self) -> int:
         return len(self.task)
@@ -54,31 +63,33 @@ class Rows:
         self.segments.append((len(self.task), drop_id, image_id, level, input_versions))
 
     def frame(self) -> pl.DataFrame:
-        drop, image, level, versions, qa_id = [], [], [], [], []
-        begin = 0
-        for end, d, i, lvl, v in self.segments:
-            k = end - begin
-            drop += [d] * k
-            image += [i] * k
-            level += [lvl] * k
-            versions += [v] * k
-            prefix = f"{i}-L{lvl}-"
-            qa_id += [f"{prefix}{j:04d}" for j in range(k)]
-            begin = end
-        offsets = [0]
-        flat: list[int] = []
-        for ids in self.oids:
-            flat += ids
-            offsets.append(len(flat))
-        oids = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(flat, pa.int32()))
+        n = len(self.task)
+        segs = self.segments
+        ends = np.array([sg[0] for sg in segs], dtype=np.int64)
+        lengths = np.diff(ends, prepend=0)
+        seg_of_row = np.repeat(np.arange(len(segs), dtype=np.int64), lengths)
+        # row number within its segment, for qa_id "<image>-L<level>-NNNN"
+        pos = np.arange(n, dtype=np.int64) - np.repeat(ends - lengths, lengths)
+        seg_frame = pl.DataFrame(
+            {"drop_id": [sg[1] for sg in segs], "image_id": [sg[2] for sg in segs],
+             "level": [sg[3] for sg in segs], "input_versions": [sg[4] for sg in segs]},
+            schema={"drop_id": pl.String, "image_id": pl.String, "level": pl.Int32, "input_versions": pl.String},
+        )
+        per_row = seg_frame[pl.Series(seg_of_row)] if n else seg_frame.clear()
+        task, fmt, question, answer, value = self.task, self.fmt, self.question, self.answer, self.value
+        oids, program, reasoning = self.oids, self.program, self.reasoning
+        oid_arr = pa.array(oids, pa.list_(pa.int32()))
+        qa_id = per_row.select(
+            pl.format("{}-L{}-{}", "image_id", "level", pl.Series(pos).cast(pl.String).str.zfill(4))
+        ).to_series()
         return pl.DataFrame(
             {
-                "drop_id": drop, "image_id": image, "qa_id": qa_id,
-                "level": pl.Series(level, dtype=pl.Int32),
-                "task": self.task, "format": self.fmt, "question": self.question, "answer": self.answer,
-                "answer_value": self.value, "object_ids": pl.Series(oids), "input_versions": versions,
-                "program": pl.Series(self.program, dtype=pl.String),
-                "reasoning": pl.Series(self.reasoning, dtype=pl.String),
+                "drop_id": per_row["drop_id"], "image_id": per_row["image_id"], "qa_id": qa_id,
+                "level": per_row["level"],
+                "task": task, "format": fmt, "question": question, "answer": answer,
+                "answer_value": value, "object_ids": pl.Series(oid_arr), "input_versions": per_row["input_versions"],
+                "program": pl.Series(program, dtype=pl.String),
+                "reasoning": pl.Series(reasoning, dtype=pl.String),
             },
             schema=QA,
         )
@@ -104,7 +115,7 @@ class Balance:
         q = self._letters.get(k)
         if not q:
             q = list(range(k))
-            self.rnd.shuffle(q)
+            _shuffle(self.rnd, q)
             self._letters[k] = q
         return q.pop()
 
@@ -117,9 +128,12 @@ class Balance:
         self._yes = not self._yes
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
 def jstr(s: str) -> str:
     """A JSON string literal."""
-    if '"' in s or "\\" in s or not s.isascii() or any(c < " " for c in s):
+    if not s.isascii() or _NEEDS_ESCAPE.search(s):
         return json.dumps(s)
     return f'"{s}"'
 
@@ -132,6 +146,12 @@ def place(truth: str, distractors: list[str], pos: int) -> list[str]:
 
 
 def choice_text(stem: str, options: list[str]) -> str:
+    if len(options) == 4:
+        a, b, c, d = options
+        return f"{stem}\nA. {a}\nB. {b}\nC. {c}\nD. {d}"
+    if len(options) == 2:
+        a, b = options
+        return f"{stem}\nA. {a}\nB. {b}"
     return stem + "".join(f"\n{LETTERS[i]}. {o}" for i, o in enumerate(options))
 
 

@@ -45,24 +45,40 @@ class SceneObjects:
     def __init__(self, image: ImageInputs, allow_fallback: bool = True) -> None:
         df = image.objects
         if df is None or len(df) == 0:
-            df = pl.DataFrame({"object_id": pl.Series([], dtype=pl.Int32)})
             self.n = 0
+            order = None
         else:
-            df = df.sort("object_id")
             self.n = len(df)
+            # numpy instead of a polars sort/select: per-call polars overhead dominates at ~10 objects
+            raw_ids = df.get_column("object_id").cast(pl.Int64).to_numpy()
+            order = np.argsort(raw_ids, kind="stable")
+            if bool((order == np.arange(self.n)).all()):
+                order = None
         n = self.n
-        self.ids = df["object_id"].cast(pl.Int64).to_numpy() if n else np.zeros(0, np.int64)
-        self.id_list = [int(i) for i in self.ids]
-        self.labels = [str(s).replace("_", " ") for s in df["label"].to_list()] if n else []
+        if n:
+            self.ids = raw_ids if order is None else raw_ids[order]
+            self.ids = np.ascontiguousarray(self.ids, dtype=np.int64)
+        else:
+            self.ids = np.zeros(0, np.int64)
+        self.id_list = self.ids.tolist()
+
+        def reorder_list(values: list) -> list:
+            return values if order is None else [values[k] for k in order.tolist()]
+
+        self.labels = [str(s).replace("_", " ") for s in reorder_list(df.get_column("label").to_list())] if n else []
 
         num_cols = ("center_x", "center_y", "center_z", "width", "depth", "height", "yaw", "front_yaw",
                     "box_x0", "box_y0", "box_x1", "box_y1")
+        cols = {}
         if n:
-            present = [c for c in num_cols if c in df.columns]
-            arr = df.select([pl.col(c).cast(pl.Float64) for c in present]).to_numpy().astype(np.float64)
-            cols = {c: arr[:, k] for k, c in enumerate(present)}
-        else:
-            cols = {}
+            series = dict(zip(df.columns, df.get_columns()))
+            for c in num_cols:
+                sr = series.get(c)
+                if sr is not None:
+                    if sr.dtype != pl.Float64:
+                        sr = sr.cast(pl.Float64)
+                    v = np.asarray(sr.to_numpy(), dtype=np.float64)
+                    cols[c] = v if order is None else v[order]
 
         def col(name: str, default: float = np.nan) -> np.ndarray:
             v = cols.get(name)
@@ -77,7 +93,8 @@ class SceneObjects:
         flags = np.zeros(n, dtype=bool)
         for c in ("truncated", "occluded"):
             if n and c in df.columns:
-                flags |= np.array([bool(x) for x in df[c].to_list()], dtype=bool)
+                f = np.array([bool(x) for x in df.get_column(c).to_list()], dtype=bool)
+                flags |= f if order is None else f[order]
         self.size_ok = ~flags & np.all(self.whd > 0.0, axis=1) if n else flags
         self.volume = self.whd.prod(axis=1) if n else np.zeros(0)
         self.cam_dist = np.linalg.norm(self.center, axis=1) if n else np.zeros(0)
@@ -104,3 +121,45 @@ class SceneObjects:
         self.referable = np.array([allow_fallback or m != "fallback" for m in self.method], dtype=bool)
         self.ref_idx = np.flatnonzero(self.referable)
         self.has_front = np.isfinite(self.front)
+
+        # Plain-Python views for the per-question loops (numpy scalar indexing is slow there). Values
+        # are computed with the same numpy expressions the generators used per question.
+        self.C: list[tuple[float, float, float]] = [tuple(c) for c in self.center.tolist()]
+        self.whd_l: list[list[float]] = self.whd.tolist()
+        self.fpmin: list[float] = [min(w, d) for w, d, _h in self.whd_l]
+        self.size_ok_l: list[bool] = self.size_ok.tolist()
+        self.ref_list: list[int] = self.ref_idx.tolist()
+        self.cos_yaw: list[float] = np.cos(self.yaw).tolist() if n else []
+        self.sin_yaw: list[float] = np.sin(self.yaw).tolist() if n else []
+        by_label: dict[str, list[int]] = {}
+        for i, lab in enumerate(self.labels):
+            by_label.setdefault(lab, []).append(i)
+        self.by_label = by_label
+        self._gap: list[list[float]] | None = None
+
+    def gap_matrix(self) -> list[list[float]]:
+        """gap[i][j]: `program.gap(self, i, j)` for every pair, vectorized (same arithmetic)."""
+        if self._gap is None:
+            c2 = self.center[:, :2]
+            d = c2[None, :, :] - c2[:, None, :]  # d[i, j] = c_j - c_i
+            dist = np.hypot(d[..., 0], d[..., 1])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                u0, u1 = d[..., 0] / dist, d[..., 1] / dist
+                c, s = self.cos_yaw_arr(), self.sin_yaw_arr()
+                w, dp = self.whd[:, 0], self.whd[:, 1]
+
+                def he(cc, ss, ww, dd):
+                    return np.abs(u0 * cc + u1 * ss) * ww / 2 + np.abs(-u0 * ss + u1 * cc) * dd / 2
+
+                hi = he(c[:, None], s[:, None], w[:, None], dp[:, None])
+                hj = he(c[None, :], s[None, :], w[None, :], dp[None, :])
+                g = dist - hi - hj
+            g[dist < 1e-9] = -1.0
+            self._gap = g.tolist()
+        return self._gap
+
+    def cos_yaw_arr(self) -> np.ndarray:
+        return np.asarray(self.cos_yaw, dtype=np.float64)
+
+    def sin_yaw_arr(self) -> np.ndarray:
+        return np.asarray(self.sin_yaw, dtype=np.float64)

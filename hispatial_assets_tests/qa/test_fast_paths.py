@@ -1,0 +1,76 @@
+"""The throughput shortcuts of QA synthesis keep its behaviour: the inlined sampling draws what
+`random.Random` draws, hand-built JSON is valid JSON, and the precomputed footprint gaps equal
+`program.gap`."""
+
+import json
+import random
+
+import pytest
+
+from hispatial_assets.qa import QAConfig, generate_all, rand
+from hispatial_assets.qa.program import gap
+from hispatial_assets.qa.rows import choice_text, choice_value, jstr
+from hispatial_assets.qa.scene import SceneObjects
+
+from .scenes import image_inputs
+
+
+def test_sample_and_shuffle_draw_what_the_stdlib_draws():
+    for seed in range(300):
+        a, b = random.Random(seed), random.Random(seed)
+        for n in (1, 2, 3, 4, 5, 9, 21, 22, 25, 40):
+            for k in range(min(n, 7) + 1):
+                pop = list(range(100, 100 + n))
+                assert rand.sample(b, pop, k) == a.sample(pop, k)
+                assert rand.sample(b, range(n), k) == a.sample(range(n), k)
+            x, y = list(range(n)), list(range(n))
+            a.shuffle(x)
+            rand.shuffle(b, y)
+            assert x == y
+        assert a.random() == b.random()
+    with pytest.raises(ValueError):
+        rand.sample(random.Random(0), [1, 2], 3)
+
+
+@pytest.mark.parametrize("s", ["plain", 'the "quoted" chair', "back\\slash", "tab\there", "ctrl\x01", "café", ""])
+def test_jstr_is_a_json_string_literal(s):
+    assert json.loads(jstr(s)) == s
+
+
+def test_choice_helpers_for_two_three_and_four_options():
+    for opts in (["x", "y"], ["x", "y", "z"], ["a", "b", "c", "d"]):
+        text = choice_text("Stem?", opts)
+        assert text == "Stem?" + "".join(f"\n{'ABCD'[i]}. {o}" for i, o in enumerate(opts))
+        v = json.loads(choice_value(1, [jstr(o) for o in opts], ', "option_ids": [1, 2]'))
+        assert v == {"choice": "B", "options": opts, "option_ids": [1, 2]}
+
+
+@pytest.mark.parametrize("units", ["metric", "mixed"])
+def test_every_answer_value_is_valid_json(images, units):
+    qa = generate_all(images[:6], QAConfig(seed=1, units=units))
+    for av in qa["answer_value"]:
+        assert isinstance(json.loads(av), dict)
+
+
+def test_gap_matrix_equals_program_gap():
+    for seed in range(10):
+        s = SceneObjects(image_inputs(seed, n=12))
+        G = s.gap_matrix()
+        for i in range(s.n):
+            for j in range(s.n):
+                if i != j:
+                    assert G[i][j] == gap(s, i, j)
+
+
+def test_generate_all_leaves_the_garbage_collector_as_it_was(images):
+    import gc
+
+    assert gc.isenabled()
+    generate_all(images[:1], QAConfig(), levels=(2,))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        generate_all(images[:1], QAConfig(), levels=(2,))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
