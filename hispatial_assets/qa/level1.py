@@ -12,7 +12,7 @@ import math
 
 from hispatial_assets.qa.options import length_options, threshold_claim, xyz_distractors, xyz_variants
 from hispatial_assets.qa.program import FACING_WORDS, facing_sector
-from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
+from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, place
 from hispatial_assets.qa.text import GRAVITY_FRAME, UNIT_HINT, xyz_json, xyz_text
 from hispatial_assets.qa.units import length_value, pick_unit
 from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle

@@ -14,7 +14,6 @@ from hispatial_assets.qa import level0, level1, level2, level3
 from hispatial_assets.qa.config import LEVEL_TASKS, QAConfig
 from hispatial_assets.qa.rows import Balance, Rows
 from hispatial_assets.qa.scene import ImageInputs, SceneObjects
-from hispatial_assets.schema import QA
 
 GENERATORS: dict[str, Callable] = {
     "point_3d": level0.point_3d, "depth_order": level0.depth_order,

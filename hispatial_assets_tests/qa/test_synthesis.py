@@ -7,7 +7,6 @@ from hispatial_assets.qa import FORMATS, TASKS, ImageInputs, QAConfig, generate_
 from hispatial_assets.schema import QA
 
 from .recompute import Recompute, check_row
-from .scenes import image_inputs
 
 
 def _recompute_all(qa, images):
