@@ -59,8 +59,7 @@ def up_to_date(context: dg.AssetExecutionContext) -> bool:
                for key, version in upstream_data_versions(context).items())
 
 
-def run_stage(context: dg.AssetExecutionContext, root: DataRoot, compute, *, backend: str = "",
-              extra_version: str = ""):
+def run_stage(context: dg.AssetExecutionContext, root: DataRoot, compute, *, backend: str = ""):
     """Yields the materialization; yields nothing in a refresh run (tag ``hispatial/skip_unchanged``)
     when the partition is already up to date, so Dagster skips what depends on it in the same run."""
     if context.run.tags.get(SKIP_UNCHANGED_TAG) == "true" and up_to_date(context):
@@ -69,7 +68,5 @@ def run_stage(context: dg.AssetExecutionContext, root: DataRoot, compute, *, bac
     started, drop_id = now(), context.partition_key
     out: StageOutput = compute(drop_id)
     version = write_outputs(root, drop_id, out)
-    if extra_version:
-        version = io.sha256_bytes(f"{version}|{extra_version}".encode())
     yield finish(context, root, data_version=version, rows=out.rows, started_at=started, backend=backend,
                  metadata=out.metadata)

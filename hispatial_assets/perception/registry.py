@@ -73,9 +73,18 @@ def identity_of(name: str, version: str, settings: dict[str, Any] | None) -> str
 
 
 def spec_identity(stage: str, spec: dict[str, Any]) -> str:
+    """The identity of the backend a spec builds: its own ``settings()`` (defaults included, and for
+    real models a fingerprint of the checkpoint files), so new weights at the same path still change
+    the code version. Building is cheap (weights load on first use); when it fails (a missing
+    checkpoint) the explicit spec stands in, and the run itself reports the missing path."""
+    from hispatial_assets.perception.base import identity
+
     cls = backend_class(stage, spec["backend"])
     settings = {k: v for k, v in spec.items() if k != "backend"}
-    return identity_of(cls.name, str(cls.version), settings)
+    try:
+        return identity(cls(**settings))
+    except (FileNotFoundError, ImportError, TypeError, ValueError):
+        return identity_of(cls.name, str(cls.version), settings) + "+unbuilt"
 
 
 def build_backend(stage: str, spec: dict[str, Any]) -> Any:

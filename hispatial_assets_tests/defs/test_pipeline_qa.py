@@ -36,8 +36,6 @@ def test_every_pipeline_answer_is_right_against_gt_objects_and_gt_point_maps(dat
 
 
 def test_the_blocking_qa_checks_ran_and_passed_for_every_level(data_root, instance):
-    import dagster as dg
-
     write_drop(data_root.root, "c0", n_images=2, seed=3, width=256, height=192)
     orchestrate.register_drops(instance, ["c0"])
     defs = orchestrate.load_definitions(data_root)
@@ -47,4 +45,3 @@ def test_the_blocking_qa_checks_ran_and_passed_for_every_level(data_root, instan
     for level in range(4):
         assert evaluations[(f"qa_l{level}", "answers_rederived")] is True
     assert evaluations[("objects", "objects_match_ground_truth")] is True
-    assert isinstance(dg.AssetKey("qa_l0"), dg.AssetKey)
