@@ -39,6 +39,16 @@ def _fingerprint(views: dict[str, str]) -> str:
     return hashlib.sha256(repr(sorted(views.items())).encode()).hexdigest()[:16]
 
 
+def open_db(root: DataRoot, path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A connection that can read the root: for object stores and other fsspec URLs the root's
+    filesystem is registered with DuckDB, so the same views work on any fsspec root."""
+    con = duckdb.connect(path, read_only=read_only)
+    if not root.is_local:
+        fs, _ = io.fs_and_path(root.root)
+        con.register_filesystem(fs)
+    return con
+
+
 def ensure_table_stubs(root: DataRoot) -> None:
     for table in schema.TABLES:
         base = root.lineage_dir() if table == "lineage" else root.table_dir(table)
@@ -62,7 +72,7 @@ def ensure_catalog(root: DataRoot, *, retries: int = 50) -> str:
             return path
         for attempt in range(retries):
             try:
-                con = duckdb.connect(path)
+                con = open_db(root, path, read_only=False)
             except duckdb.IOException:  # a reader holds it: wait, never fail
                 time.sleep(min(0.05 * 2**attempt, 2.0))
                 continue
@@ -80,7 +90,7 @@ def connect(root: DataRoot, *, read_only: bool = True, retries: int = 50) -> duc
     path = ensure_catalog(root)
     for attempt in range(retries):
         try:
-            return duckdb.connect(path, read_only=read_only)
+            return open_db(root, path, read_only=read_only)
         except duckdb.IOException:
             time.sleep(min(0.05 * 2**attempt, 2.0))
     raise CatalogError(f"catalog {path} stayed locked")
