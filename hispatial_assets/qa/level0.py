@@ -13,7 +13,7 @@ import numpy as np
 
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, place
 from hispatial_assets.qa.text import CAMERA_FRAME, xyz_json, xyz_text
-from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle
+from hispatial_assets.qa.rand import sample as _sample, shuffle3 as _shuffle3
 
 POINT_FREE = (
     "What are the 3D coordinates of the point at pixel {px} {frame}? Answer in meters.",
@@ -57,25 +57,46 @@ class PixelPool:
         rng = np.random.default_rng(seed)
         flat_xyz = point_map.xyz.reshape(-1, 3)
         valid = point_map.mask.reshape(-1)
-        flat = rng.integers(0, H * W, size=4 * size)
-        fin = np.isfinite(flat_xyz[flat])
-        keep = valid[flat] & fin[:, 0] & fin[:, 1] & fin[:, 2]
-        flat = flat[keep]
-        if len(flat) < size // 2:
-            allv = np.flatnonzero(valid & np.isfinite(flat_xyz).all(axis=1))
-            flat = rng.permutation(allv)[: 4 * size] if len(allv) else flat
-        _, first = np.unique(flat, return_index=True)
-        flat = flat[np.sort(first)][:size]
+        flat_all = rng.integers(0, H * W, size=4 * size)
+        # The first ``size`` distinct valid draws, in draw order. Try a short prefix of the draws first
+        # (gathering ~1000 random pixels of a cold point map is the cost here); the result equals the
+        # full computation whenever the prefix already holds ``size`` distinct valid pixels.
+        sel = None
+        prefix = flat_all[: size + size // 4 + 8]
+        if len(prefix) < len(flat_all):
+            pts = flat_xyz.take(prefix, axis=0)
+            keep = valid.take(prefix) & np.isfinite(pts).all(axis=1)
+            firsts = list(dict.fromkeys(prefix[keep].tolist()))
+            if len(firsts) >= size:
+                sel = firsts[:size]
+                flat = np.array(sel, dtype=np.int64)
+                xyz = pts[keep][: len(firsts)] if len(firsts) == int(keep.sum()) else flat_xyz.take(flat, axis=0)
+                xyz = xyz[:size].astype(np.float64)
+        if sel is None:
+            flat = flat_all
+            fin = np.isfinite(flat_xyz[flat])
+            keep = valid[flat] & fin[:, 0] & fin[:, 1] & fin[:, 2]
+            flat = flat[keep]
+            if len(flat) < size // 2:
+                allv = np.flatnonzero(valid & np.isfinite(flat_xyz).all(axis=1))
+                flat = rng.permutation(allv)[: 4 * size] if len(allv) else flat
+            _, first = np.unique(flat, return_index=True)
+            flat = flat[np.sort(first)][:size]
+            xyz = flat_xyz[flat].astype(np.float64)
         u, v = flat % W, flat // W
-        xyz = flat_xyz[flat].astype(np.float64)
         self.n = len(flat)
         self.u, self.v = u.tolist(), v.tolist()
-        nu = np.clip(((u + 0.5) * 1000.0 / W).astype(np.int64), 0, 999).tolist()
-        nv = np.clip(((v + 0.5) * 1000.0 / H).astype(np.int64), 0, 999).tolist()
-        self.px = list(map("[{}, {}]".format, nu, nv))
-        self.xyz = [tuple(p) for p in xyz.tolist()]
-        self.dist = np.linalg.norm(xyz, axis=1).tolist()
-        self.order = np.argsort(np.asarray(self.dist)).tolist() if self.n else []
+        # pixel text "[nu, nv]" on the 0-1000 grid: built on use (few of the pool's pixels are asked)
+        self.nu = np.clip(((u + 0.5) * 1000.0 / W).astype(np.int64), 0, 999).tolist()
+        self.nv = np.clip(((v + 0.5) * 1000.0 / H).astype(np.int64), 0, 999).tolist()
+        self.xyz = list(zip(*xyz.T.tolist())) if self.n else []
+        dist = np.linalg.norm(xyz, axis=1)
+        self.dist = dist.tolist()
+        self.order = np.argsort(dist).tolist() if self.n else []
+
+    @property
+    def px(self) -> list[str]:
+        return list(map("[{}, {}]".format, self.nu, self.nv))
 
     def call(self, i: int) -> str:
         return f"px({self.u[i]}, {self.v[i]})"
@@ -107,18 +128,21 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
     if P is None or P.n < 8:
         return
     rows, rnd, bal, cfg = ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
+    nu, nv, U, V = P.nu, P.nv, P.u, P.v
     i = 0
     for fmt, cap in caps.items():
         for _ in range(cap):
             if i >= P.n:
                 return
             t = P.xyz[i]
+            px = f"[{nu[i]}, {nv[i]}]"
+            call = f"px({U[i]}, {V[i]})"
             sep = max(2 * cfg.margin_abs_m, 0.15 * P.dist[i])
             frame = CAMERA_FRAME[int(rnd.random() * 3)]
             tmpl = int(rnd.random() * 3)
             if fmt == "free":
-                q = POINT_FREE[tmpl].format(px=P.px[i], frame=frame)
-                rows.add(task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "camera"), [], f"answer = {P.call(i)}")
+                q = POINT_FREE[tmpl].format(px=px, frame=frame)
+                rows.add(task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "camera"), [], f"answer = {call}")
             elif fmt == "choice":
                 ds = _distractor_points(P, t, sep, 3, rnd, i)
                 if ds is None:
@@ -126,9 +150,9 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
                     continue
                 pos = bal.letter(4)
                 opts = place(xyz_text(*t), [xyz_text(*d) for d in ds], pos)
-                q = choice_text(POINT_CHOICE[tmpl].format(px=P.px[i], frame=frame), opts)
+                q = choice_text(POINT_CHOICE[tmpl].format(px=px, frame=frame), opts)
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                         choice_value(pos, [f'"{o}"' for o in opts]), [], f"answer = {P.call(i)}")
+                         choice_value(pos, [f'"{o}"' for o in opts]), [], f"answer = {call}")
             else:
                 want = bal.target()
                 claim = t
@@ -140,9 +164,9 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
                         continue
                     claim = ds[0]
                 c = xyz_text(*claim)
-                q = POINT_BOOL[tmpl].format(px=P.px[i], xyz=c, frame=frame, frame_cap=frame[:1].upper() + frame[1:])
+                q = POINT_BOOL[tmpl].format(px=px, xyz=c, frame=frame, frame_cap=frame[:1].upper() + frame[1:])
                 rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [],
-                         f"answer = near({P.call(i)}, [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
+                         f"answer = near({call}, [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
             i += 1
 
 
@@ -163,6 +187,7 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
     if P is None or P.n < 8:
         return
     rows, rnd, bal, cfg = ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
+    nu, nv, U, V = P.nu, P.nv, P.u, P.v
     for fmt, cap in caps.items():
         for _ in range(cap):
             tmpl = int(rnd.random() * 3)
@@ -173,10 +198,10 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                     continue
                 i, j = pr
                 win = 1 if (P.dist[i] < P.dist[j]) == closer else 2
-                q = ORDER_FREE[tmpl].format(word=CLOSER if closer else FARTHER, p1=P.px[i], p2=P.px[j])
+                q = ORDER_FREE[tmpl].format(word=CLOSER if closer else FARTHER, p1=f"[{nu[i]}, {nv[i]}]", p2=f"[{nu[j]}, {nv[j]}]")
                 op = "argmin" if closer else "argmax"
                 rows.add(task, fmt, q, f"Point {win}.", f'{{"label": "point {win}", "index": {win}}}', [],
-                         f"answer = {op}('cam_dist', {P.call(i)}, {P.call(j)})")
+                         f"answer = {op}('cam_dist', px({U[i]}, {V[i]}), px({U[j]}, {V[j]}))")
             elif fmt == "choice":
                 picked = None
                 for _ in range(20):
@@ -190,14 +215,14 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                     continue
                 pos = bal.letter(4)
                 others = picked[1:]
-                _shuffle(rnd, others)
+                _shuffle3(rnd, others)
                 order = place(picked[0], others, pos)
-                opts = [P.px[k] for k in order]
+                opts = [f"[{nu[k]}, {nv[k]}]" for k in order]
                 q = choice_text(ORDER_CHOICE[tmpl].format(sup=CLOSEST if closer else FARTHEST), opts)
                 op = "argmin" if closer else "argmax"
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
                          choice_value(pos, [f'"{o}"' for o in opts]), [],
-                         f"answer = {op}('cam_dist', {', '.join(P.call(k) for k in order)})")
+                         f"answer = {op}('cam_dist', {', '.join([f'px({U[k]}, {V[k]})' for k in order])})")
             else:
                 pr = _pair(P, ctx)
                 if pr is None:
@@ -206,7 +231,7 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                 i, j = pr
                 if ((P.dist[i] < P.dist[j]) == closer) != want:
                     i, j = j, i
-                q = ORDER_BOOL[tmpl].format(word=("closer to" if closer else "farther from"), p1=P.px[i], p2=P.px[j])
+                q = ORDER_BOOL[tmpl].format(word=("closer to" if closer else "farther from"), p1=f"[{nu[i]}, {nv[i]}]", p2=f"[{nu[j]}, {nv[j]}]")
                 op = "lt" if closer else "gt"
                 rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [],
-                         f"answer = {op}(cam_dist({P.call(i)}), cam_dist({P.call(j)}))")
+                         f"answer = {op}(cam_dist(px({U[i]}, {V[i]})), cam_dist(px({U[j]}, {V[j]})))")

@@ -18,7 +18,7 @@ from hispatial_assets.qa.program import QUADRANTS
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
 from hispatial_assets.qa.text import CAMERA_VIEW, GRAVITY_FRAME, UNIT_HINT, join_and, xyz_json, xyz_text
 from hispatial_assets.qa.units import length_value, pick_unit
-from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle
+from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle, shuffle3 as _shuffle3
 
 AXIS_WORDS = {"x": ("left", "right"), "y": ("in front", "behind"), "z": ("below", "above")}
 REL_PHRASE = {"left": "to the left of", "right": "to the right of", "in front": "in front of",
@@ -190,7 +190,7 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 label = QUADRANTS[(0 if d[1] < 0 else 2) + (1 if d[0] > 0 else 0)]
                 pos = bal.letter(4)
                 others = [x for x in QUADRANTS if x != label]
-                _shuffle(rnd, others)
+                _shuffle3(rnd, others)
                 opts = place(label, others, pos)
                 view, view_cap = _view(rnd, AXIS_VIEW["y"])
                 q = choice_text(cap1(QUAD_CHOICE[tmpl].format(a=ex[a], b=ex[b], view=view, view_cap=view_cap)), opts)
@@ -267,6 +267,8 @@ def _length_task(ctx, task, caps, values, cand, free_t, suffix, bool_fn, prog_fn
     rows, rnd, bal, cfg, s = ctx.rows, ctx.rnd, ctx.bal, ctx.cfg, ctx.scene
     if not cand:
         return
+    metric = cfg.units == "metric"
+    suffixes = {u: suffix.format(hint=h) for u, h in UNIT_HINT.items()}
     for fmt, cap in caps.items():
         for _ in range(cap):
             c = cand[int(rnd.random() * len(cand))]
@@ -275,9 +277,9 @@ def _length_task(ctx, task, caps, values, cand, free_t, suffix, bool_fn, prog_fn
             ea, eb = s.expr[a], s.expr[b]
             if rnd.random() < 0.5:
                 ea, eb = eb, ea
-            unit = pick_unit(rnd, cfg.units, v)
+            unit = "m" if metric else pick_unit(rnd, cfg.units, v)
             tmpl = int(rnd.random() * 3)
-            stem = cap1(free_t(c)[tmpl].format(a=ea, b=eb)) + suffix.format(hint=UNIT_HINT[unit])
+            stem = cap1(free_t(c)[tmpl].format(a=ea, b=eb)) + suffixes[unit]
             prog = prog_fn(c, oa, ob)
             ex = extra_fn(c)
             if fmt == "free":
@@ -393,14 +395,14 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
                 win = 1 if (va > vb) == greater else 2
                 w = a if win == 1 else b
                 q = cap1(CMP_FREE[tmpl].format(a=ex[a], b=ex[b], word=word)) + suffix
-                rows.add(task, fmt, q, cap1(ex[w]) + ".",
+                rows.add(task, fmt, q, s.expr_cap[w] + ".",
                          f'{{"label": {s.expr_json[w]}, "object_id": {ids[w]}, "index": {win}}}', oids,
                          f"answer = {op}('{pkey}', o{oa}, o{ob})")
             elif fmt == "choice":
                 pos = bal.letter(2)
                 win, lose = (a, b) if (va > vb) == greater else (b, a)
                 order = place(win, [lose], pos)
-                opts = [cap1(ex[i]) for i in order]
+                opts = [s.expr_cap[i] for i in order]
                 q = choice_text(cap1(CMP_CHOICE[tmpl].format(word=word)) + suffix, opts)
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
                          choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{ids[order[0]]}, {ids[order[1]]}]'),
@@ -477,7 +479,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
             if fmt == "choice":
                 pos = bal.letter(4)
                 order = place(win, others, pos)
-                opts = [cap1(ex[i]) for i in order]
+                opts = [s.expr_cap[i] for i in order]
                 q = choice_text(cap1(RANK_CHOICE[tmpl].format(sup=sup)) + suffix, opts)
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
                          choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
@@ -489,7 +491,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
             if fmt == "free":
                 pos = order.index(win) + 1
                 q = cap1(RANK_SUPER[tmpl].format(items=items, sup=sup)) + suffix
-                rows.add(task, fmt, q, cap1(ex[win]) + ".",
+                rows.add(task, fmt, q, s.expr_cap[win] + ".",
                          f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {pos}}}',
                          [ids[i] for i in order], f"answer = {op}('{key}', {args})")
             else:

@@ -20,7 +20,7 @@ from hispatial_assets.qa.program import QUADRANTS
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
 from hispatial_assets.qa.text import CAMERA_VIEW, UNIT_HINT, plural, xyz_text
 from hispatial_assets.qa.units import length_text, length_value, pick_unit, shown
-from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle
+from hispatial_assets.qa.rand import sample as _sample, shuffle3 as _shuffle3
 
 PERSP_FREE = {
     "lr": ("From the viewpoint of {o}, facing the way it faces, is {x} on its left or on its right?",
@@ -123,7 +123,7 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
                 label = QUADRANTS[(0 if fb == "in front" else 2) + (1 if lr == "right" else 0)]
                 pos = bal.letter(4)
                 others = [q for q in QUADRANTS if q != label]
-                _shuffle(rnd, others)
+                _shuffle3(rnd, others)
                 opts = place(label, others, pos)
                 q = choice_text(cap1(PERSP_CHOICE[tmpl].format(o=ex[vi], x=ex[xi])) + PERSP_SUFFIX, opts)
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{o}"' for o in opts]),
@@ -219,16 +219,26 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
 # ----------------------------------------------------------------------------------------------
 # multi-step problems
 
-def _move(rnd, units):
-    unit = pick_unit(rnd, units, 1.0)
-    amounts = AMOUNTS[unit]
-    text, m = shown(amounts[int(rnd.random() * len(amounts))], unit)
-    dirn = _MOVE_NAMES[int(rnd.random() * 4)]
+def _move_entry(unit: str, amount: float, dirn: str):
+    text, m = shown(amount, unit)
     vec = tuple(m * c for c in MOVES[dirn])
     return dirn, length_text(m, unit), vec, unit
 
 
 _MOVE_NAMES = tuple(MOVES)
+# every (unit, amount, direction) move, prepared once: _MOVE_TABLE[unit][amount index][direction index]
+_MOVE_TABLE = {u: [[_move_entry(u, a, d) for d in _MOVE_NAMES] for a in amounts] for u, amounts in AMOUNTS.items()}
+_MOVE_M = _MOVE_TABLE["m"]
+
+
+def _move(rnd, units):
+    """(direction words, amount text, move vector, unit): the same draws as picking a unit, an amount
+    and a direction in turn."""
+    random = rnd.random
+    if units == "metric":
+        return _MOVE_M[int(random() * 4)][int(random() * 4)]
+    table = _MOVE_TABLE[pick_unit(rnd, units, 1.0)]
+    return table[int(random() * len(table))][int(random() * 4)]
 
 
 def _m(v: float) -> str:
@@ -244,9 +254,16 @@ def _dist(p, q) -> float:
     return math.sqrt(dx * dx + dy * dy + dz * dz)
 
 
+_AS_PROGRAM: dict = {}
+_MOVED_ARGS: dict = {}
+
+
 def _as_program(vec):
     """The move vector as the program states it (4 decimals): what `moved(...)` computes with."""
-    return tuple(float(f"{v:.4f}") for v in vec)
+    r = _AS_PROGRAM.get(vec)
+    if r is None:
+        r = _AS_PROGRAM[vec] = tuple(float(f"{v:.4f}") for v in vec)
+    return r
 
 
 def _half_extent(s, i: int, u0: float, u1: float) -> float:
@@ -272,7 +289,7 @@ def _fit(ctx, want: bool):
         nd = max(1e-9, hd)
         u0, u1 = dx / nd, dy / nd
         hy, hz = _half_extent(s, y, u0, u1), _half_extent(s, z, -u0, -u1)
-        step1 = (f"Step 1: {cap1(ex[y])} and {ex[z]} are {_m(hd)} apart horizontally; they extend {_m(hy)} and "
+        step1 = (f"Step 1: {s.expr_cap[y]} and {ex[z]} are {_m(hd)} apart horizontally; they extend {_m(hy)} and "
                  f"{_m(hz)} toward each other, leaving a gap of {_m(g)}.")
         xs = [i for i in R if i != y and i != z and size_ok[i]
               and (fp[i] < g) == want and abs(g - fp[i]) >= max(m_abs, m_rel * abs(max(g, fp[i])))]
@@ -282,7 +299,7 @@ def _fit(ctx, want: bool):
             w = fp[x]
             prog = f"g = gap(o{oy}, o{oz})\nw = footprint_min(o{ids[x]})\nanswer = gt(g, w)"
             q = cap1(FIT_X[tmpl].format(x=ex[x], y=ex[y], z=ex[z])) + FIT_SUFFIX
-            steps = [step1, f"Step 2: {cap1(ex[x])} is {_m(w)} across at its narrowest.",
+            steps = [step1, f"Step 2: {s.expr_cap[x]} is {_m(w)} across at its narrowest.",
                      f"Step 3: {_m(g)} {'>' if want else '<'} {_m(w)}, so it {'fits' if want else 'does not fit'}."]
             oids = [oy, oz, ids[x]]
         else:
@@ -321,7 +338,7 @@ def _room(ctx):
             continue
         prog = f"g = gap(o{ids[y]}, o{ids[z]})\nw = footprint_min(o{ids[x]})\nanswer = sub(g, w)"
         steps = [f"Step 1: The gap between the footprints of {ex[y]} and {ex[z]} is {_m(g)}.",
-                 f"Step 2: {cap1(ex[x])} is {_m(w)} across at its narrowest.",
+                 f"Step 2: {s.expr_cap[x]} is {_m(w)} across at its narrowest.",
                  f"Step 3: {_m(g)} - {_m(w)} = {_m(g - w)} of free space remains."]
         q = cap1(ROOM[int(rnd.random() * 3)].format(x=ex[x], y=ex[y], z=ex[z])) + FIT_SUFFIX
         return q, prog, "\n".join(steps), [ids[y], ids[z], ids[x]], g - w
@@ -359,7 +376,7 @@ def _nearest(ctx, n_options: int | None):
             continue
         win = cands[o[0]]
         listed = ", ".join(f"{ex[cands[k]]} {_m(dist[k])}" for k in o[:4])
-        steps = [f"Step 1: {cap1(ex[x])} is at {xyz_text(*C[x])} m; moving it {amt} {dirn} puts it at {xyz_text(*p)} m.",
+        steps = [f"Step 1: {s.expr_cap[x]} is at {xyz_text(*C[x])} m; moving it {amt} {dirn} puts it at {xyz_text(*p)} m.",
                  f"Step 2: Distances from there: {listed}{', ...' if len(o) > 4 else ''}.",
                  f"Step 3: The nearest is {ex[win]}."]
         return x, dirn, amt, vec, win, cands, "\n".join(steps)
@@ -367,7 +384,10 @@ def _nearest(ctx, n_options: int | None):
 
 
 def _moved_prog(ox: int, vec) -> str:
-    return f"p = moved(o{ox}, {vec[0]:.4f}, {vec[1]:.4f}, {vec[2]:.4f})"
+    args = _MOVED_ARGS.get(vec)
+    if args is None:
+        args = _MOVED_ARGS[vec] = f"{vec[0]:.4f}, {vec[1]:.4f}, {vec[2]:.4f})"
+    return f"p = moved(o{ox}, {args}"
 
 
 def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
@@ -469,7 +489,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                     others = [c for c in cands if c != win]
                     order = place(win, others, pos)
                     prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in order)})"
-                    opts = [cap1(ex[i]) for i in order]
+                    opts = [s.expr_cap[i] for i in order]
                     q = choice_text(cap1(NEAREST_CHOICE[tmpl].format(x=ex[x], amt=amt, dirn=dirn)) + MOVE_SUFFIX, opts)
                     add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
                         choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
@@ -478,7 +498,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                     prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in cands)})"
                     k = cands.index(win) + 1
                     q = cap1(NEAREST[tmpl].format(x=ex[x], amt=amt, dirn=dirn)) + MOVE_SUFFIX
-                    add(task, fmt, q, cap1(ex[win]) + ".", f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {k}}}',
+                    add(task, fmt, q, s.expr_cap[win] + ".", f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {k}}}',
                         [ids[x], ids[win]], prog, reasoning)
                 continue
             unit = pick_unit(rnd, cfg.units, value)

@@ -7,7 +7,7 @@ import math
 import random
 
 from hispatial_assets.qa.config import QAConfig
-from hispatial_assets.qa.rand import shuffle as _shuffle
+from hispatial_assets.qa.rand import shuffle as _shuffle, shuffle3 as _shuffle3
 from hispatial_assets.qa.units import UNIT_WORDS, length_text, shown
 
 
@@ -19,29 +19,39 @@ def length_options(rnd: random.Random, cfg: QAConfig, meters: float, unit: str, 
     lo = hi = meters
     floor_step = cfg.margin_abs_m * 1.3
     for k in range(3):
-        step = max(floor_step, meters * (0.18 + 0.17 * random_()))
+        step = meters * (0.18 + 0.17 * random_())
+        if step < floor_step:
+            step = floor_step
         if k < n_below and lo - step > 0.02:
             lo -= step
             vals.append(lo)
         else:
             hi += step
             vals.append(hi)
-    shown_v = [shown(v, unit) for v in vals]
-    t_text, t = shown(meters, unit)
-    allv = [m for _, m in shown_v] + [t]
+    if unit == "m":  # `shown` inlined for the common unit
+        t0, t1, t2, tt = f"{vals[0]:.2f}", f"{vals[1]:.2f}", f"{vals[2]:.2f}", f"{meters:.2f}"
+        allv = (float(t0), float(t1), float(t2), float(tt))
+        shown_t = (t0, t1, t2)
+    else:
+        shown_v = [shown(v, unit) for v in vals]
+        tt, t = shown(meters, unit)
+        allv = (shown_v[0][1], shown_v[1][1], shown_v[2][1], t)
+        shown_t = (shown_v[0][0], shown_v[1][0], shown_v[2][0])
     m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
-    for a in range(4):
-        x = allv[a]
-        for b in range(a + 1, 4):
-            y = allv[b]
-            if not abs(x - y) >= max(m_abs, m_rel * abs(max(x, y))):
-                return None
+    # every pair passes the margin iff every neighbouring pair in sorted order does (for x <= y <= z,
+    # z - x >= z - y and both pairs are held to the same threshold, set by z)
+    sv = sorted(allv)
+    for a in range(3):
+        x, y = sv[a], sv[a + 1]
+        lim = m_rel * abs(y)
+        if not y - x >= (m_abs if m_abs >= lim else lim):
+            return None
     # shuffle the distractors with their shown texts (the same permutation as shuffling vals)
     order = [0, 1, 2]
-    _shuffle(rnd, order)
+    _shuffle3(rnd, order)
     word = unit if unit in ("m", "cm") else UNIT_WORDS[unit]
-    texts = [f"{shown_v[i][0]} {word}" for i in order]
-    texts.insert(pos, f"{t_text} {word}")
+    texts = [f"{shown_t[i]} {word}" for i in order]
+    texts.insert(pos, f"{tt} {word}")
     return texts
 
 
@@ -72,14 +82,25 @@ def threshold_claim(rnd: random.Random, cfg: QAConfig, value: float, want: bool,
 
     Returns (ask_more, T text, T in meters as shown). T lies outside the margin around the value.
     """
-    more = rnd.random() < 0.5
+    random_ = rnd.random
+    more = random_() < 0.5
+    m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
+    base = m_rel * value
+    if base < m_abs:
+        base = m_abs
     for attempt in range(4):
-        gap = max(cfg.margin_abs_m, cfg.margin_rel * value) * (1.4 + rnd.random() + attempt)
+        gap = base * (1.4 + random_() + attempt)
         below = want == more  # "more than T" is true when T is below the value
         if below and value - gap <= floor:
             more, below = not more, False
         T = value - gap if below else value + gap
-        text, t_m = shown(T, unit)
+        if unit == "m":
+            text = f"{T:.2f}"
+            t_m = float(text)
+        else:
+            text, t_m = shown(T, unit)
         if t_m > 0 and cfg.ok(value - t_m, max(value, t_m)) and ((value > t_m) == below):
+            if unit == "m":
+                return more, f"{t_m:.2f} m", t_m
             return more, length_text(t_m, unit), t_m
     return None

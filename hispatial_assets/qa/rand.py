@@ -65,3 +65,16 @@ def shuffle(rnd: random.Random, x: list) -> None:
         while j >= m:
             j = getrandbits(b)
         x[i], x[j] = x[j], x[i]
+
+
+def shuffle3(rnd: random.Random, x: list) -> None:
+    """``rnd.shuffle(x)`` for a list of three."""
+    getrandbits = rnd.getrandbits
+    j = getrandbits(2)
+    while j >= 3:
+        j = getrandbits(2)
+    x[2], x[j] = x[j], x[2]
+    j = getrandbits(2)  # (2).bit_length() == 2
+    while j >= 2:
+        j = getrandbits(2)
+    x[1], x[j] = x[j], x[1]

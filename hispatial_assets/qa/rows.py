@@ -160,7 +160,10 @@ def choice_value(pos: int, options_json: list[str], extra: str = "") -> str:
 
 
 def cap1(s: str) -> str:
-    return s[:1].upper() + s[1:] if s else s
+    c = s[:1]
+    if c.isupper() or not c:  # most templates start with a capital already
+        return s
+    return c.upper() + s[1:]
 
 
 YES_NO = ("No", "Yes")

@@ -39,65 +39,62 @@ class ImageInputs:
         return v if isinstance(v, str) else json.dumps(v, sort_keys=True)
 
 
+_NUM_COLS = ("center_x", "center_y", "center_z", "width", "depth", "height", "yaw", "front_yaw",
+             "box_x0", "box_y0", "box_x1", "box_y1")
+
+
 class SceneObjects:
     """Objects of one image: ids, labels, referring expressions and gravity-frame geometry."""
 
     def __init__(self, image: ImageInputs, allow_fallback: bool = True) -> None:
         df = image.objects
-        if df is None or len(df) == 0:
-            self.n = 0
-            order = None
-        else:
-            self.n = len(df)
-            # numpy instead of a polars sort/select: per-call polars overhead dominates at ~10 objects
-            raw_ids = df.get_column("object_id").cast(pl.Int64).to_numpy()
-            order = np.argsort(raw_ids, kind="stable")
-            if bool((order == np.arange(self.n)).all()):
-                order = None
-        n = self.n
+        n = self.n = 0 if df is None else len(df)
+        # Plain column lists and one 2-D numpy array: per-call polars and numpy overhead dominates at
+        # ~10 objects, so the columns are read once and converted together.
         if n:
-            self.ids = raw_ids if order is None else raw_ids[order]
-            self.ids = np.ascontiguousarray(self.ids, dtype=np.int64)
+            present = set(df.columns)
+            raw_ids = df.get_column("object_id").to_list()
+            ids_sorted = all(raw_ids[k] < raw_ids[k + 1] for k in range(n - 1))
+            order = None if ids_sorted else sorted(range(n), key=raw_ids.__getitem__)  # stable
+            num = [df.get_column(c).to_list() if c in present else None for c in _NUM_COLS]
+            # None (null) -> nan; a missing column -> nan
+            M = np.array([v if v is not None else [None] * n for v in num], dtype=np.float64)
+            if order is not None:
+                M = M[:, order]
+            labels = df.get_column("label").to_list()
+            flags = [False] * n
+            for c in ("truncated", "occluded"):
+                if c in present:
+                    flags = [f or bool(x) for f, x in zip(flags, df.get_column(c).to_list())]
+            if order is not None:
+                raw_ids = [raw_ids[k] for k in order]
+                labels = [labels[k] for k in order]
+                flags = [flags[k] for k in order]
+            self.id_list = [int(x) for x in raw_ids]
+            self.ids = np.array(self.id_list, dtype=np.int64)
+            self.labels = [str(x).replace("_", " ") for x in labels]
+            self.center = M[0:3].T.copy()
+            self.whd = M[3:6].T.copy()
+            yaw = M[6]
+            self.yaw = np.where(np.isnan(yaw), 0.0, yaw)
+            self.front = M[7].copy()
+            self._box_m = M[8:12]
+            flag_arr = np.array(flags, dtype=bool)
+            self.size_ok = ~flag_arr & np.all(self.whd > 0.0, axis=1)
+            self.volume = self.whd.prod(axis=1)
+            self.cam_dist = np.linalg.norm(self.center, axis=1)
         else:
             self.ids = np.zeros(0, np.int64)
-        self.id_list = self.ids.tolist()
-
-        def reorder_list(values: list) -> list:
-            return values if order is None else [values[k] for k in order.tolist()]
-
-        self.labels = [str(s).replace("_", " ") for s in reorder_list(df.get_column("label").to_list())] if n else []
-
-        num_cols = ("center_x", "center_y", "center_z", "width", "depth", "height", "yaw", "front_yaw",
-                    "box_x0", "box_y0", "box_x1", "box_y1")
-        cols = {}
-        if n:
-            series = dict(zip(df.columns, df.get_columns()))
-            for c in num_cols:
-                sr = series.get(c)
-                if sr is not None:
-                    if sr.dtype != pl.Float64:
-                        sr = sr.cast(pl.Float64)
-                    v = np.asarray(sr.to_numpy(), dtype=np.float64)
-                    cols[c] = v if order is None else v[order]
-
-        def col(name: str, default: float = np.nan) -> np.ndarray:
-            v = cols.get(name)
-            if v is None:
-                return np.full(n, default)
-            return np.where(np.isnan(v), default, v) if not np.isnan(default) else v
-
-        self.center = np.stack([col("center_x"), col("center_y"), col("center_z")], axis=1) if n else np.zeros((0, 3))
-        self.whd = np.stack([col("width"), col("depth"), col("height")], axis=1) if n else np.zeros((0, 3))
-        self.yaw = col("yaw", 0.0)
-        self.front = col("front_yaw")
-        flags = np.zeros(n, dtype=bool)
-        for c in ("truncated", "occluded"):
-            if n and c in df.columns:
-                f = np.array([bool(x) for x in df.get_column(c).to_list()], dtype=bool)
-                flags |= f if order is None else f[order]
-        self.size_ok = ~flags & np.all(self.whd > 0.0, axis=1) if n else flags
-        self.volume = self.whd.prod(axis=1) if n else np.zeros(0)
-        self.cam_dist = np.linalg.norm(self.center, axis=1) if n else np.zeros(0)
+            self.id_list = []
+            self.labels = []
+            self.center = np.zeros((0, 3))
+            self.whd = np.zeros((0, 3))
+            self.yaw = np.zeros(0)
+            self.front = np.zeros(0)
+            self._box_m = np.zeros((4, 0))
+            self.size_ok = np.zeros(0, dtype=bool)
+            self.volume = np.zeros(0)
+            self.cam_dist = np.zeros(0)
 
         expr: dict[int, tuple[str, str]] = {}
         ref = image.referrals
@@ -107,17 +104,19 @@ class SceneObjects:
                     expr[int(oid)] = (str(e), str(m))
         self.expr: list[str] = []
         self.method: list[str] = []
-        boxes = (np.stack([col("box_x0", 0.0), col("box_y0", 0.0), col("box_x1", 0.0), col("box_y1", 0.0)], axis=1)
-                 if n else np.zeros((0, 4)))
+        boxes = None
         seen: set[str] = set()
         for i, oid in enumerate(self.id_list):
             e, m = expr.get(oid, (None, "fallback"))
             if e is None or e in seen:  # a missing or duplicated expression would be ambiguous
+                if boxes is None:
+                    boxes = np.where(np.isnan(self._box_m), 0.0, self._box_m).T
                 e, m = fallback_expression(self.labels[i], boxes[i], image.width, image.height), "fallback"
             seen.add(e)
             self.expr.append(e)
             self.method.append(m)
         self.expr_json = [jstr(e) for e in self.expr]
+        self.expr_cap = [e[:1].upper() + e[1:] for e in self.expr]  # at the start of a sentence
         self.referable = np.array([allow_fallback or m != "fallback" for m in self.method], dtype=bool)
         self.ref_idx = np.flatnonzero(self.referable)
         self.has_front = np.isfinite(self.front)

@@ -86,9 +86,14 @@ def _synthesize(images: Iterable[ImageInputs], cfg: QAConfig, levels: tuple[int,
         cache: dict[str, Any] = {}
         versions = image.versions_json()
         for level in levels:
-            _generate_level(Context(image=image, cfg=cfg, scene=scene, rows=rows, cache=cache), plans[level])
+            # rnd is replaced per task; passing one avoids seeding a throwaway Random from os.urandom
+            _generate_level(Context(image=image, cfg=cfg, scene=scene, rows=rows, rnd=_PLACEHOLDER_RND, cache=cache),
+                            plans[level])
             rows.close_segment(image.drop_id, image.image_id, level, versions)
     return rows
+
+
+_PLACEHOLDER_RND = random.Random(0)
 
 
 def _level_plan(cfg: QAConfig, level: int) -> list[tuple[str, dict[str, int]]]:
@@ -99,10 +104,10 @@ def _level_plan(cfg: QAConfig, level: int) -> list[tuple[str, dict[str, int]]]:
 
 
 def _generate_level(ctx: Context, plan: list[tuple[str, dict[str, int]]]) -> None:
-    cfg, image_id = ctx.cfg, ctx.image.image_id
+    rng_seed, image_id, Random = ctx.cfg.rng_seed, ctx.image.image_id, random.Random
     for task, caps in plan:
-        ctx.rnd = random.Random(cfg.rng_seed(image_id, task))
-        ctx.bal = Balance(random.Random(cfg.rng_seed(image_id, task + "/letters")))
+        ctx.rnd = Random(rng_seed(image_id, task))
+        ctx.bal = Balance(Random(rng_seed(image_id, task + "/letters")))
         GENERATORS[task](ctx, task, caps)
 
 

@@ -74,3 +74,27 @@ def test_generate_all_leaves_the_garbage_collector_as_it_was(images):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_shuffle3_and_cap1_match_the_plain_versions():
+    from hispatial_assets.qa.rows import cap1
+    for seed in range(300):
+        a, b = random.Random(seed), random.Random(seed)
+        x, y = ["p", "q", "r"], ["p", "q", "r"]
+        a.shuffle(x)
+        rand.shuffle3(b, y)
+        assert x == y and a.random() == b.random()
+    for s in ("", "a", "abc", "Abc", "the red chair", '"quoted"', "éclair", "1 m"):
+        assert cap1(s) == (s[:1].upper() + s[1:])
+
+
+def test_scene_objects_unsorted_ids_and_missing_values():
+    import polars as pl
+    im = image_inputs(3, n=9)
+    obj = im.objects.reverse().with_columns(pl.lit(None, dtype=pl.Float64).alias("yaw"))
+    s = SceneObjects(type(im)(**{**im.__dict__, "objects": obj}))
+    ref = SceneObjects(im)
+    assert s.id_list == sorted(s.id_list) == ref.id_list
+    assert (s.center == ref.center).all() and (s.whd == ref.whd).all()
+    assert (s.yaw == 0.0).all() and s.labels == ref.labels and s.expr == ref.expr
+    assert (s.size_ok == ref.size_ok).all()
