@@ -17,6 +17,14 @@ def _root(args: argparse.Namespace) -> DataRoot:
     return DataRoot.resolve(args.root)
 
 
+def _dagster(args: argparse.Namespace):
+    """(data root, Dagster instance, Definitions) for commands that drive the graph."""
+    from hispatial_assets import orchestrate
+
+    root = _root(args)
+    return root, orchestrate.get_instance(), orchestrate.load_definitions(root)
+
+
 def _print_frame(df: pl.DataFrame, fmt: str = "table") -> None:
     if fmt == "csv":
         sys.stdout.write(df.write_csv())
@@ -76,9 +84,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from hispatial_assets.catalog.duckdb import query
     from hispatial_assets.scenes import write_drop
 
-    root = _root(args)
-    instance = orchestrate.get_instance()
-    defs = orchestrate.load_definitions(root)
+    root, instance, defs = _dagster(args)
     drop_ids = [f"demo_{i:03d}" for i in range(args.drops)]
     t0 = time.time()
     for i, drop_id in enumerate(drop_ids):
@@ -131,9 +137,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from hispatial_assets import orchestrate
 
-    root = _root(args)
-    instance = orchestrate.get_instance()
-    defs = orchestrate.load_definitions(root)
+    root, instance, defs = _dagster(args)
     partitions = instance.get_dynamic_partitions("drops")
     current, _ = orchestrate.partitioned_assets(defs)
     stale = orchestrate.stale_partitions(defs, instance, root)
@@ -149,9 +153,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_refresh(args: argparse.Namespace) -> int:
     from hispatial_assets import orchestrate
 
-    root = _root(args)
-    instance = orchestrate.get_instance()
-    defs = orchestrate.load_definitions(root)
+    root, instance, defs = _dagster(args)
     runs = orchestrate.refresh(defs, instance, root, dry_run=args.dry_run)
     if not runs:
         print("nothing is stale")
@@ -163,9 +165,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     from hispatial_assets import orchestrate
 
-    root = _root(args)
-    instance = orchestrate.get_instance()
-    defs = orchestrate.load_definitions(root)
+    root, instance, defs = _dagster(args)
     partitions = instance.get_dynamic_partitions("drops") if args.partitions == "all" else args.partitions.split(",")
     try:
         results = orchestrate.backfill(defs, instance, args.asset, partitions, downstream=args.downstream)
