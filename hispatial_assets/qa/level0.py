@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, place
-from hispatial_assets.qa.text import CAMERA_FRAME, xyz_json, xyz_text
+from hispatial_assets.qa.text import CAMERA_FRAME, xyz_json, xyz_text, templates
 from hispatial_assets.qa.rand import sample as _sample, shuffle3 as _shuffle3
 
 POINT_FREE = (
@@ -87,10 +87,11 @@ class PixelPool:
         self.n = len(flat)
         self.u, self.v = u.tolist(), v.tolist()
         # pixel text "[nu, nv]" on the 0-1000 grid: built on use (few of the pool's pixels are asked)
-        self.nu = np.clip(((u + 0.5) * 1000.0 / W).astype(np.int64), 0, 999).tolist()
-        self.nv = np.clip(((v + 0.5) * 1000.0 / H).astype(np.int64), 0, 999).tolist()
-        self.xyz = list(zip(*xyz.T.tolist())) if self.n else []
-        dist = np.linalg.norm(xyz, axis=1)
+        # 0 <= u < W, so (u + 0.5) * 1000 / W lies in (0, 1000): the 0..999 clip never binds
+        self.nu = ((u + 0.5) * 1000.0 / W).astype(np.int64).tolist()
+        self.nv = ((v + 0.5) * 1000.0 / H).astype(np.int64).tolist()
+        self.xyz = list(map(tuple, xyz.tolist())) if self.n else []
+        dist = np.sqrt(np.add.reduce(xyz * xyz, axis=1))  # np.linalg.norm(xyz, axis=1), its own formula
         self.dist = dist.tolist()
         self.order = np.argsort(dist).tolist() if self.n else []
 
@@ -111,15 +112,20 @@ def pool(ctx) -> PixelPool | None:
 
 def _distractor_points(P: PixelPool, truth, sep: float, k: int, rnd, exclude: int) -> list[tuple] | None:
     out: list[tuple] = []
+    random, n, xyz, dist = rnd.random, P.n, P.xyz, math.dist
     for _ in range(12 * k):
-        j = int(rnd.random() * P.n)
+        j = int(random() * n)
         if j == exclude:
             continue
-        p = P.xyz[j]
-        if math.dist(p, truth) >= sep and all(math.dist(p, q) >= sep for q in out):
-            out.append(p)
-            if len(out) == k:
-                return out
+        p = xyz[j]
+        if dist(p, truth) >= sep:
+            for q in out:
+                if not dist(p, q) >= sep:
+                    break
+            else:
+                out.append(p)
+                if len(out) == k:
+                    return out
     return None
 
 
@@ -235,3 +241,12 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                 op = "lt" if closer else "gt"
                 rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [],
                          f"answer = {op}(cam_dist(px({U[i]}, {V[i]})), cam_dist(px({U[j]}, {V[j]})))")
+
+
+# question templates compiled once (text.Template): the same text as str.format, without re-parsing
+POINT_FREE = templates(POINT_FREE)
+POINT_CHOICE = templates(POINT_CHOICE)
+POINT_BOOL = templates(POINT_BOOL)
+ORDER_FREE = templates(ORDER_FREE)
+ORDER_CHOICE = templates(ORDER_CHOICE)
+ORDER_BOOL = templates(ORDER_BOOL)

@@ -12,8 +12,8 @@ import math
 
 from hispatial_assets.qa.options import length_options, threshold_claim, xyz_distractors, xyz_variants
 from hispatial_assets.qa.program import FACING_WORDS, facing_sector
-from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, place
-from hispatial_assets.qa.text import GRAVITY_FRAME, UNIT_HINT, xyz_json, xyz_text
+from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, place
+from hispatial_assets.qa.text import GRAVITY_FRAME, UNIT_HINT, xyz_json, xyz_text, templates
 from hispatial_assets.qa.units import length_value, pick_unit
 from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle
 
@@ -108,7 +108,7 @@ def object_location(ctx, task: str, caps: dict[str, int]) -> None:
                         continue
                     claim = ds[0]
                 q = LOC_BOOL[tmpl].format(o=o, xyz=xyz_text(*claim), frame=frame, frame_cap=frame_cap)
-                rows.add(task, fmt, cap1(q), YES_NO[want], BOOL_JSON[want], [oid],
+                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
                          f"answer = near(center(o{oid}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
 
 
@@ -136,19 +136,19 @@ def object_orientation(ctx, task: str, caps: dict[str, int]) -> None:
             prog = f"answer = facing(o{oid})"
             far = [(sec + d) % 8 for d in (2, 3, 4, 5, 6)]  # not the adjacent sectors
             if fmt == "free":
-                rows.add(task, fmt, cap1(ORI_FREE[tmpl].format(o=o)), f"It is facing {label}.",
+                rows.add(task, fmt, ORI_FREE[tmpl].format(o=o), f"It is facing {label}.",
                          f'{{"label": "{label}"}}', [oid], prog)
             elif fmt == "choice":
                 pos = bal.letter(4)
                 ds = [FACING_WORDS[j] for j in _sample(rnd, far, 3)]
                 opts = place(label, ds, pos)
-                q = choice_text(cap1(ORI_CHOICE[tmpl].format(o=o)), [f"facing {x}" for x in opts])
+                q = choice_text(ORI_CHOICE[tmpl].format(o=o), [f"facing {x}" for x in opts])
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. facing {label}",
                          choice_value(pos, [f'"{x}"' for x in opts]), [oid], prog)
             else:
                 want = bal.target()
                 claim = label if want else FACING_WORDS[far[int(rnd.random() * 5)]]
-                q = cap1(ORI_BOOL[tmpl].format(o=o, dirn=claim))
+                q = ORI_BOOL[tmpl].format(o=o, dirn=claim)
                 rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
                          f"answer = eq(facing(o{oid}), '{claim}')")
 
@@ -171,14 +171,14 @@ def object_size(ctx, task: str, caps: dict[str, int]) -> None:
             prog = f"answer = {dim}(o{oid})"
             if fmt == "free":
                 text, val = length_value(v, unit, f', "dimension": "{dim}"')
-                rows.add(task, fmt, cap1(SIZE_FREE[dim][tmpl].format(o=o)) + suffix, text, val, [oid], prog)
+                rows.add(task, fmt, SIZE_FREE[dim][tmpl].format(o=o) + suffix, text, val, [oid], prog)
             elif fmt == "choice":
                 pos = bal.letter(4)
                 opts = length_options(rnd, cfg, v, unit, pos)
                 if opts is None:
                     bal.unletter(pos)
                     continue
-                q = choice_text(cap1(SIZE_FREE[dim][tmpl].format(o=o)) + suffix, opts)
+                q = choice_text(SIZE_FREE[dim][tmpl].format(o=o) + suffix, opts)
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
                          choice_value(pos, [f'"{x}"' for x in opts], f', "dimension": "{dim}"'), [oid], prog)
             else:
@@ -190,6 +190,18 @@ def object_size(ctx, task: str, caps: dict[str, int]) -> None:
                 more, t_text, t_m = claim
                 cmp = SIZE_CMP[dim][0 if more else 1]
                 cmp2 = "more than" if more else "less than"
-                q = cap1(SIZE_BOOL[tmpl].format(o=o, cmp=cmp, cmp2=cmp2, t=t_text, dim=dim)) + " (3D box in the gravity-aligned frame.)"
+                q = SIZE_BOOL[tmpl].format(o=o, cmp=cmp, cmp2=cmp2, t=t_text, dim=dim) + " (3D box in the gravity-aligned frame.)"
                 rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
                          f"answer = {'gt' if more else 'lt'}({dim}(o{oid}), {t_m:.4f})")
+
+
+# question templates compiled once (text.Template): the same text as str.format, without re-parsing
+LOC_FREE = templates(LOC_FREE)
+LOC_CHOICE = templates(LOC_CHOICE)
+LOC_BOOL = templates(LOC_BOOL)
+ORI_FREE = templates(ORI_FREE)
+ORI_CHOICE = templates(ORI_CHOICE)
+ORI_BOOL = templates(ORI_BOOL)
+SIZE_FREE = templates(SIZE_FREE)
+SIZE_BOOL = templates(SIZE_BOOL)
+SIZE_SUFFIX = templates(SIZE_SUFFIX)

@@ -16,7 +16,7 @@ import numpy as np
 from hispatial_assets.qa.options import length_options, threshold_claim, xyz_distractors, xyz_variants
 from hispatial_assets.qa.program import QUADRANTS
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
-from hispatial_assets.qa.text import CAMERA_VIEW, GRAVITY_FRAME, UNIT_HINT, join_and, xyz_json, xyz_text
+from hispatial_assets.qa.text import CAMERA_VIEW, GRAVITY_FRAME, UNIT_HINT, join_and, xyz_json, xyz_text, templates
 from hispatial_assets.qa.units import length_value, pick_unit
 from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle, shuffle3 as _shuffle3
 
@@ -158,33 +158,35 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
     dl = P.d.tolist()
     A, B, ids, ex = P.a.tolist(), P.b.tolist(), s.id_list, s.expr
     hours = hour.tolist()
+    random, add = rnd.random, rows.add
     for fmt, cap in caps.items():
+        clock_p = 0.3 if fmt == "free" else (0.5 if fmt == "choice" else -1.0)
         for _ in range(cap):
-            tmpl = int(rnd.random() * 3)
-            r = rnd.random()
-            if fmt == "free" and r < 0.3 or fmt == "choice" and r < 0.5:
+            tmpl = int(random() * 3)
+            r = random()
+            if r < clock_p:
                 if not clock_idx:
                     continue
-                p = clock_idx[int(rnd.random() * len(clock_idx))]
+                p = clock_idx[int(random() * len(clock_idx))]
                 a, b, h = A[p], B[p], hours[p]
                 oa, ob = ids[a], ids[b]
                 prog = f"answer = clock(o{ob}, o{oa})"
                 if fmt == "free":
-                    q = cap1(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b]))
-                    rows.add(task, fmt, q, f"At {h} o'clock.", f'{{"label": "{h} o\'clock", "clock": {h}}}', [oa, ob], prog)
+                    q = CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b])
+                    add(task, fmt, q, f"At {h} o'clock.", f'{{"label": "{h} o\'clock", "clock": {h}}}', [oa, ob], prog)
                 else:
                     pos = bal.letter(4)
                     far = [((h - 1 + k) % 12) + 1 for k in range(2, 11)]
                     ds = _sample(rnd, far, 3)
                     opts = place(f"{h} o'clock", [f"{x} o'clock" for x in ds], pos)
-                    q = choice_text(cap1(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b])), opts)
-                    rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                    q = choice_text(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b]), opts)
+                    add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
                              choice_value(pos, [f'"{x}"' for x in opts]), [oa, ob], prog)
                 continue
             if fmt == "choice":
                 if not quad_idx:
                     continue
-                p = quad_idx[int(rnd.random() * len(quad_idx))]
+                p = quad_idx[int(random() * len(quad_idx))]
                 a, b, d = A[p], B[p], dl[p]
                 oa, ob = ids[a], ids[b]
                 label = QUADRANTS[(0 if d[1] < 0 else 2) + (1 if d[0] > 0 else 0)]
@@ -193,30 +195,32 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 _shuffle3(rnd, others)
                 opts = place(label, others, pos)
                 view, view_cap = _view(rnd, AXIS_VIEW["y"])
-                q = choice_text(cap1(QUAD_CHOICE[tmpl].format(a=ex[a], b=ex[b], view=view, view_cap=view_cap)), opts)
-                rows.add(task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{x}"' for x in opts]),
+                q = choice_text(QUAD_CHOICE[tmpl].format(a=ex[a], b=ex[b], view=view, view_cap=view_cap), opts)
+                add(task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{x}"' for x in opts]),
                          [oa, ob], f"answer = quadrant(o{ob}, o{oa})")
                 continue
-            r = rnd.random()
+            r = random()
             ax = "x" if r < 0.45 else ("y" if r < 0.75 else "z")
             cand = axis_ok[ax]
             if not cand:
                 continue
-            p = cand[int(rnd.random() * len(cand))]
+            p = cand[int(random() * len(cand))]
             a, b, d = A[p], B[p], dl[p]
             oa, ob = ids[a], ids[b]
-            k = "xyz".index(ax)
-            actual = AXIS_WORDS[ax][1 if d[k] > 0 else 0]
-            view, view_cap = _view(rnd, AXIS_VIEW[ax])
+            k = 0 if ax == "x" else (1 if ax == "y" else 2)
+            words = AXIS_WORDS[ax]
+            actual = words[1 if d[k] > 0 else 0]
+            view = AXIS_VIEW[ax][int(random() * 3)]
+            view_cap = view[:1].upper() + view[1:]
             if fmt == "free":
-                q = cap1(AXIS_FREE[tmpl].format(a=ex[a], b=ex[b], choices=AXIS_CHOICES[ax], view=view, view_cap=view_cap))
-                rows.add(task, fmt, q, AXIS_ANSWER[actual], f'{{"label": "{actual}"}}', [oa, ob],
+                q = AXIS_FREE[tmpl].format(a=ex[a], b=ex[b], choices=AXIS_CHOICES[ax], view=view, view_cap=view_cap)
+                add(task, fmt, q, AXIS_ANSWER[actual], f'{{"label": "{actual}"}}', [oa, ob],
                          f"answer = side(o{ob}, o{oa}, '{ax}')")
             else:
                 want = bal.target()
-                w = actual if want else AXIS_WORDS[ax][0 if d[k] > 0 else 1]
-                q = cap1(AXIS_BOOL[tmpl].format(a=ex[a], b=ex[b], rel=REL_PHRASE[w], view=view, view_cap=view_cap))
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob], f"answer = rel(o{ob}, o{oa}, '{w}')")
+                w = actual if want else words[0 if d[k] > 0 else 1]
+                q = AXIS_BOOL[tmpl].format(a=ex[a], b=ex[b], rel=REL_PHRASE[w], view=view, view_cap=view_cap)
+                add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob], f"answer = rel(o{ob}, o{oa}, '{w}')")
 
 
 def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
@@ -237,7 +241,7 @@ def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
             sep = max(2 * cfg.margin_abs_m, 0.15 * math.hypot(*t))
             prog = f"answer = vec(o{oa}, o{ob})"
             if fmt == "free":
-                q = cap1(VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc))
+                q = VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc)
                 rows.add(task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "gravity"), [oa, ob], prog)
             elif fmt == "choice":
                 ds = xyz_distractors(rnd, t, xyz_variants(t), sep)
@@ -245,7 +249,7 @@ def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
                     continue
                 pos = bal.letter(4)
                 opts = place(xyz_text(*t), [xyz_text(*x) for x in ds], pos)
-                q = choice_text(cap1(VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc)), opts)
+                q = choice_text(VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc), opts)
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}", choice_value(pos, [f'"{x}"' for x in opts]),
                          [oa, ob], prog)
             else:
@@ -257,7 +261,7 @@ def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
                         bal.untarget()
                         continue
                     claim = ds[0]
-                q = cap1(VEC_BOOL[tmpl].format(a=ex[a], b=ex[b], xyz=xyz_text(*claim), frame=frame, frame_cap=fc))
+                q = VEC_BOOL[tmpl].format(a=ex[a], b=ex[b], xyz=xyz_text(*claim), frame=frame, frame_cap=fc)
                 rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob],
                          f"answer = near(vec(o{oa}, o{ob}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
 
@@ -269,17 +273,18 @@ def _length_task(ctx, task, caps, values, cand, free_t, suffix, bool_fn, prog_fn
         return
     metric = cfg.units == "metric"
     suffixes = {u: suffix.format(hint=h) for u, h in UNIT_HINT.items()}
+    ids, exs, random, n_cand, units = s.id_list, s.expr, rnd.random, len(cand), cfg.units
     for fmt, cap in caps.items():
         for _ in range(cap):
-            c = cand[int(rnd.random() * len(cand))]
+            c = cand[int(random() * n_cand)]
             v, a, b, extra = values(c)
-            oa, ob = s.id_list[a], s.id_list[b]
-            ea, eb = s.expr[a], s.expr[b]
-            if rnd.random() < 0.5:
+            oa, ob = ids[a], ids[b]
+            ea, eb = exs[a], exs[b]
+            if random() < 0.5:
                 ea, eb = eb, ea
-            unit = "m" if metric else pick_unit(rnd, cfg.units, v)
-            tmpl = int(rnd.random() * 3)
-            stem = cap1(free_t(c)[tmpl].format(a=ea, b=eb)) + suffixes[unit]
+            unit = "m" if metric else pick_unit(rnd, units, v)
+            tmpl = int(random() * 3)
+            stem = free_t(c)[tmpl].format(a=ea, b=eb) + suffixes[unit]  # templates start with a capital
             prog = prog_fn(c, oa, ob)
             ex = extra_fn(c)
             if fmt == "free":
@@ -300,7 +305,7 @@ def _length_task(ctx, task, caps, values, cand, free_t, suffix, bool_fn, prog_fn
                     bal.untarget()
                     continue
                 more, t_text, t_m = claim
-                q = cap1(bool_fn(c, more, tmpl).format(a=ea, b=eb, t=t_text))
+                q = bool_fn(c, more, tmpl).format(a=ea, b=eb, t=t_text)
                 rows.add(task, fmt, q + " (Centers, gravity-aligned frame.)", YES_NO[want], BOOL_JSON[want], [oa, ob],
                          f"answer = {'gt' if more else 'lt'}({prog}, {t_m:.4f})")
 
@@ -323,8 +328,7 @@ def distance_component(ctx, task: str, caps: dict[str, int]) -> None:
     A, B, C = P.a.tolist(), P.b.tolist(), comp.tolist()
     _length_task(ctx, task, caps, lambda c: (C[c[0]][c[1]], A[c[0]], B[c[0]], None), cand,
                  lambda c: COMP_FREE[COMPONENTS[c[1]]], COMP_SUFFIX,
-                 lambda c, more, t: COMP_BOOL[t].replace("{name}", COMP_NAME[COMPONENTS[c[1]]]).replace(
-                     "{cmp}", "more than" if more else "less than"),
+                 lambda c, more, t: _COMP_BOOL_T[c[1], more, t],
                  lambda c, oa, ob: f"component(o{oa}, o{ob}, '{COMPONENTS[c[1]]}')",
                  lambda c: f', "component": "{COMPONENTS[c[1]]}"')
 
@@ -343,32 +347,59 @@ def _prop_ok(cfg, key: str, x: float, y: float) -> bool:
 
 def compare(ctx, task: str, caps: dict[str, int]) -> None:
     s, rows, rnd, bal, cfg = ctx.scene, ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
-    R = s.ref_idx.tolist()
+    R = s.ref_list
     if len(R) < 2:
         return
     vals = _prop_values(s)
-    size_ok = s.size_ok.tolist()
-    C = [tuple(c) for c in s.center.tolist()]
+    size_ok = s.size_ok_l
+    C = s.C
     ids, ex = s.id_list, s.expr
     keys = ("height", "width", "volume", "cam_dist", "third", "third")
+    random, getrandbits, dist = rnd.random, rnd.getrandbits, math.dist
+    m_abs, m_rel, v_ratio = cfg.margin_abs_m, cfg.margin_rel, cfg.volume_ratio
+    nR = len(R)
+    small = nR <= 21  # `rand.sample(rnd, R, 2)` inlined (its k == 2 fast path)
+    b1, b2 = nR.bit_length(), (nR - 1).bit_length()
     for fmt, cap in caps.items():
         for _ in range(cap):
-            key = keys[int(rnd.random() * len(keys))]
+            key = keys[int(random() * 6)]
             found = None
+            third = key == "third"
+            vk = None if third else vals[key]
+            need_size = key in SIZE_KEYS
+            is_vol = key == "volume"
             for _try in range(12):
-                a, b = _sample(rnd, R, 2)
-                if key == "third":
-                    if len(R) < 3:
-                        break
-                    c = R[int(rnd.random() * len(R))]
-                    if c in (a, b):
-                        continue
-                    va, vb = math.dist(C[a], C[c]), math.dist(C[b], C[c])
+                if small:
+                    j = getrandbits(b1)
+                    while j >= nR:
+                        j = getrandbits(b1)
+                    j2 = getrandbits(b2)
+                    while j2 >= nR - 1:
+                        j2 = getrandbits(b2)
+                    a, b = R[j], (R[nR - 1] if j2 == j else R[j2])
                 else:
-                    if key in SIZE_KEYS and not (size_ok[a] and size_ok[b]):
+                    a, b = _sample(rnd, R, 2)
+                if third:
+                    if nR < 3:
+                        break
+                    c = R[int(random() * nR)]
+                    if c == a or c == b:
                         continue
-                    c, va, vb = None, vals[key][a], vals[key][b]
-                if _prop_ok(cfg, "cam_dist" if key == "third" else key, va, vb):
+                    va, vb = dist(C[a], C[c]), dist(C[b], C[c])
+                else:
+                    if need_size and not (size_ok[a] and size_ok[b]):
+                        continue
+                    c, va, vb = None, vk[a], vk[b]
+                if va >= vb:
+                    hi, lo = va, vb
+                else:
+                    hi, lo = vb, va
+                if is_vol:
+                    good = hi >= v_ratio * lo and hi - lo > 0
+                else:  # cfg.ok(va - vb, max(va, vb))
+                    lim = m_rel * abs(hi)
+                    good = abs(va - vb) >= (lim if lim > m_abs else m_abs)  # noqa: FURB136 (max() exactly, inlined)
+                if good:
                     found = (a, b, c, va, vb)
                     break
             if found is None:
@@ -394,7 +425,7 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
                     a, b, oa, ob, va, vb = b, a, ob, oa, vb, va
                 win = 1 if (va > vb) == greater else 2
                 w = a if win == 1 else b
-                q = cap1(CMP_FREE[tmpl].format(a=ex[a], b=ex[b], word=word)) + suffix
+                q = CMP_FREE[tmpl].format(a=ex[a], b=ex[b], word=word) + suffix
                 rows.add(task, fmt, q, s.expr_cap[w] + ".",
                          f'{{"label": {s.expr_json[w]}, "object_id": {ids[w]}, "index": {win}}}', oids,
                          f"answer = {op}('{pkey}', o{oa}, o{ob})")
@@ -403,7 +434,7 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
                 win, lose = (a, b) if (va > vb) == greater else (b, a)
                 order = place(win, [lose], pos)
                 opts = [s.expr_cap[i] for i in order]
-                q = choice_text(cap1(CMP_CHOICE[tmpl].format(word=word)) + suffix, opts)
+                q = choice_text(CMP_CHOICE[tmpl].format(word=word) + suffix, opts)
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
                          choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{ids[order[0]]}, {ids[order[1]]}]'),
                          oids, f"answer = {op}('{pkey}', o{ids[order[0]]}, o{ids[order[1]]})")
@@ -415,7 +446,7 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
                     phrase = f"{word} than {ex[b]} is"
                 else:
                     phrase = f"{word} than {ex[b]}"
-                q = cap1(CMP_BOOL[tmpl].format(a=ex[a], b=ex[b], phrase=phrase, word=word)) + suffix
+                q = CMP_BOOL[tmpl].format(a=ex[a], b=ex[b], phrase=phrase, word=word) + suffix
                 rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], oids,
                          f"answer = {'gt' if greater else 'lt'}({fa}, {fb})")
 
@@ -426,12 +457,42 @@ def _rank_set(ctx, key, k, full, vals, elig):
     if len(elig) < k:
         return None
     v = vals[key]
+    getv = v.__getitem__
+    # `_prop_ok` inlined (it is symmetric in its two values)
+    vol = key == "volume"
+    m_abs, m_rel, ratio = cfg.margin_abs_m, cfg.margin_rel, cfg.volume_ratio
+    checks = tuple((i, i + 1) for i in range(k - 1)) if full else ((0, 1), (-1, -2))
+    n = len(elig)
+    # `rand.sample(rnd, elig, k)` inlined for its pool path (n <= 21 and k <= 5): the same draws
+    draws = tuple((n - i, (n - i).bit_length()) for i in range(k)) if n <= 21 and k <= 5 else None
+    getrandbits = rnd.getrandbits
     for _ in range(10):
-        S = sorted(_sample(rnd, elig, k), key=v.__getitem__)
-        if full:
-            if all(_prop_ok(cfg, key, v[S[i]], v[S[i + 1]]) for i in range(k - 1)):
-                return S
-        elif _prop_ok(cfg, key, v[S[0]], v[S[1]]) and _prop_ok(cfg, key, v[S[-1]], v[S[-2]]):
+        if draws is None:
+            S = sorted(_sample(rnd, elig, k), key=getv)
+        else:
+            pool = list(elig)
+            picked = []
+            for m, b in draws:
+                j = getrandbits(b)
+                while j >= m:
+                    j = getrandbits(b)
+                picked.append(pool[j])
+                pool[j] = pool[m - 1]
+            S = sorted(picked, key=getv)
+        for i, j in checks:
+            x, y = v[S[i]], v[S[j]]
+            if x >= y:
+                hi, lo = x, y
+            else:
+                hi, lo = y, x
+            if vol:
+                if not (hi >= ratio * lo and hi - lo > 0):
+                    break
+            else:
+                lim = m_rel * abs(hi)
+                if not abs(x - y) >= (lim if lim > m_abs else m_abs):  # noqa: FURB136 (max() exactly, inlined)
+                    break
+        else:
             return S
     return None
 
@@ -461,7 +522,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 items = join_and([ex[i] for i in shown_order])
                 target = S[::-1] if greater else S
                 label = ", ".join(ex[i] for i in target)
-                q = cap1(RANK_ORDER[tmpl].format(items=items, words=ORDER_WORDS[key][1 if greater else 0])) + suffix
+                q = RANK_ORDER[tmpl].format(items=items, words=ORDER_WORDS[key][1 if greater else 0]) + suffix
                 args = ", ".join(f"o{ids[i]}" for i in shown_order)
                 rows.add(task, fmt, q, cap1(label) + ".",
                          f'{{"order": [{", ".join(str(ids[i]) for i in target)}], "label": {jstr(label)}}}',
@@ -480,7 +541,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 pos = bal.letter(4)
                 order = place(win, others, pos)
                 opts = [s.expr_cap[i] for i in order]
-                q = choice_text(cap1(RANK_CHOICE[tmpl].format(sup=sup)) + suffix, opts)
+                q = choice_text(RANK_CHOICE[tmpl].format(sup=sup) + suffix, opts)
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
                          choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
                          [ids[i] for i in order], f"answer = {op}('{key}', {', '.join(f'o{ids[i]}' for i in order)})")
@@ -490,13 +551,36 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
             args = ", ".join(f"o{ids[i]}" for i in order)
             if fmt == "free":
                 pos = order.index(win) + 1
-                q = cap1(RANK_SUPER[tmpl].format(items=items, sup=sup)) + suffix
+                q = RANK_SUPER[tmpl].format(items=items, sup=sup) + suffix
                 rows.add(task, fmt, q, s.expr_cap[win] + ".",
                          f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {pos}}}',
                          [ids[i] for i in order], f"answer = {op}('{key}', {args})")
             else:
                 want = bal.target()
                 x = win if want else others[int(rnd.random() * len(others))]
-                q = cap1(RANK_BOOL[tmpl].format(x=ex[x], items=items, sup=sup)) + suffix
+                q = RANK_BOOL[tmpl].format(x=ex[x], items=items, sup=sup) + suffix
                 rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [ids[i] for i in order],
                          f"answer = eq({op}('{key}', {args}), {order.index(x) + 1})")
+
+
+# question templates compiled once (text.Template): the same text as str.format, without re-parsing
+AXIS_FREE = templates(AXIS_FREE)
+AXIS_BOOL = templates(AXIS_BOOL)
+CLOCK_FREE = templates(CLOCK_FREE)
+QUAD_CHOICE = templates(QUAD_CHOICE)
+VEC_FREE = templates(VEC_FREE)
+VEC_BOOL = templates(VEC_BOOL)
+DIST_FREE = templates(DIST_FREE)
+DIST_BOOL = templates(DIST_BOOL)
+COMP_FREE = templates(COMP_FREE)
+CMP_FREE = templates(CMP_FREE)
+CMP_CHOICE = templates(CMP_CHOICE)
+CMP_BOOL = templates(CMP_BOOL)
+RANK_ORDER = templates(RANK_ORDER)
+RANK_SUPER = templates(RANK_SUPER)
+RANK_CHOICE = templates(RANK_CHOICE)
+RANK_BOOL = templates(RANK_BOOL)
+# COMP_BOOL with {name} and {cmp} filled in: _COMP_BOOL_T[component index, more, template index]
+_COMP_BOOL_T = {(k, more, t): templates(COMP_BOOL[t].replace("{name}", COMP_NAME[comp]).replace(
+    "{cmp}", "more than" if more else "less than")) for k, comp in enumerate(COMPONENTS) for more in (False, True)
+    for t in range(len(COMP_BOOL))}

@@ -17,8 +17,8 @@ import numpy as np
 from hispatial_assets.qa.level2 import REL_PHRASE
 from hispatial_assets.qa.options import length_options, threshold_claim
 from hispatial_assets.qa.program import QUADRANTS
-from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
-from hispatial_assets.qa.text import CAMERA_VIEW, UNIT_HINT, plural, xyz_text
+from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, jstr, place
+from hispatial_assets.qa.text import CAMERA_VIEW, UNIT_HINT, plural, xyz_text, templates
 from hispatial_assets.qa.units import length_text, length_value, pick_unit, shown
 from hispatial_assets.qa.rand import sample as _sample, shuffle3 as _shuffle3
 
@@ -116,7 +116,7 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
             tmpl = int(rnd.random() * 3)
             if fmt == "free":
                 label = lr if kind == "lr" else fb
-                q = cap1(PERSP_FREE[kind][tmpl].format(o=ex[vi], x=ex[xi])) + PERSP_SUFFIX
+                q = PERSP_FREE[kind][tmpl].format(o=ex[vi], x=ex[xi]) + PERSP_SUFFIX
                 rows.add(task, fmt, q, PERSP_ANSWER[label], f'{{"label": "{label}"}}', [ov, ox],
                          f"answer = pside(o{ox}, o{ov}, '{kind}')")
             elif fmt == "choice":
@@ -125,14 +125,14 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
                 others = [q for q in QUADRANTS if q != label]
                 _shuffle3(rnd, others)
                 opts = place(label, others, pos)
-                q = choice_text(cap1(PERSP_CHOICE[tmpl].format(o=ex[vi], x=ex[xi])) + PERSP_SUFFIX, opts)
+                q = choice_text(PERSP_CHOICE[tmpl].format(o=ex[vi], x=ex[xi]) + PERSP_SUFFIX, opts)
                 rows.add(task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{o}"' for o in opts]),
                          [ov, ox], f"answer = pquadrant(o{ox}, o{ov})")
             else:
                 want = bal.target()
                 actual = lr if kind == "lr" else fb
                 w = actual if want else {"left": "right", "right": "left", "in front": "behind", "behind": "in front"}[actual]
-                q = cap1(PERSP_BOOL[tmpl].format(o=ex[vi], x=ex[xi], phrase=PERSP_PHRASE[w])) + PERSP_SUFFIX
+                q = PERSP_BOOL[tmpl].format(o=ex[vi], x=ex[xi], phrase=PERSP_PHRASE[w]) + PERSP_SUFFIX
                 rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [ov, ox], f"answer = prel(o{ox}, o{ov}, '{w}')")
 
 
@@ -158,14 +158,22 @@ def _count_query(ctx):
             unit = pick_unit(rnd, cfg.units, 2.0)
             radii = RADII[unit]
             r_text, r_m = shown(radii[int(random() * len(radii))], unit)
-            if all(abs(x - r_m) >= max(m_abs, m_rel * abs(max(x, r_m))) for x in dist):
+            for x in dist:  # every distance passes the margin around r_m
+                lim = m_rel * abs(max(x, r_m))
+                if not abs(x - r_m) >= (lim if lim > m_abs else m_abs):  # noqa: FURB136 (max() exactly, inlined)
+                    break
+            else:
                 n = sum(1 for x in dist if x < r_m)
                 return a, label, "within", r_m, length_text(r_m, unit), n, members
         else:
             w = ("left", "right", "in front", "behind")[int(random() * 4)]
             k = 0 if w in ("left", "right") else 1
             comp = [o[k] for o in offs]
-            if all(abs(c) >= max(m_abs, m_rel * abs(x)) for c, x in zip(comp, dist)):
+            for c, x in zip(comp, dist):
+                lim = m_rel * abs(x)
+                if not abs(c) >= (lim if lim > m_abs else m_abs):  # noqa: FURB136 (max() exactly, inlined)
+                    break
+            else:
                 if w in ("left", "in front"):
                     n = sum(1 for c in comp if -c > 0)
                 else:
@@ -179,13 +187,16 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
     if len(s.ref_idx) == 0 or s.n < 2:
         return
     ids, ex = s.id_list, s.expr
+    plurals: dict[str, str] = {}
     for fmt, cap in caps.items():
         for _ in range(cap):
             qy = _count_query(ctx)
             if qy is None:
                 continue
             a, label, kind, param, r_text, n, members = qy
-            things = plural(label)
+            things = plurals.get(label)
+            if things is None:
+                things = plurals[label] = plural(label)
             if label == s.labels[a]:
                 things = "other " + things
             tmpl = int(rnd.random() * 3)
@@ -194,10 +205,10 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
                           view_cap=view[:1].upper() + view[1:])
             if kind == "within":
                 call = f"count_within({label!r}, o{ids[a]}, {param:.4f})"
-                stem = cap1(COUNT_WITHIN[tmpl].format(**fields)) + COUNT_SUFFIX["within"]
+                stem = COUNT_WITHIN[tmpl].format(**fields) + COUNT_SUFFIX["within"]
             else:
                 call = f"count_rel({label!r}, o{ids[a]}, '{param}')"
-                stem = cap1(COUNT_REL[tmpl].format(**fields))
+                stem = COUNT_REL[tmpl].format(**fields)
             oids = [ids[a]] + [ids[i] for i in members]
             if fmt == "free":
                 rows.add(task, fmt, stem, str(n), f'{{"count": {n}}}', oids, f"answer = {call}")
@@ -212,7 +223,7 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
                 want = bal.target()
                 k = n if want else (n + 1 if n == 0 or rnd.random() < 0.5 else n - 1)
                 tb = COUNT_BOOL_WITHIN if kind == "within" else COUNT_BOOL_REL
-                q = cap1(tb[tmpl].format(k=k, **fields)) + COUNT_SUFFIX[kind]
+                q = tb[tmpl].format(k=k, **fields) + COUNT_SUFFIX[kind]
                 rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, f"answer = eq({call}, {k})")
 
 
@@ -241,8 +252,7 @@ def _move(rnd, units):
     return table[int(random() * len(table))][int(random() * 4)]
 
 
-def _m(v: float) -> str:
-    return f"{v:.2f} m"
+_m = "{:.2f} m".format  # _m(v) -> "v m" to 2 decimals
 
 
 def _shift(c, vec):
@@ -298,7 +308,7 @@ def _fit(ctx, want: bool):
             x = xs[int(rnd.random() * len(xs))]
             w = fp[x]
             prog = f"g = gap(o{oy}, o{oz})\nw = footprint_min(o{ids[x]})\nanswer = gt(g, w)"
-            q = cap1(FIT_X[tmpl].format(x=ex[x], y=ex[y], z=ex[z])) + FIT_SUFFIX
+            q = FIT_X[tmpl].format(x=ex[x], y=ex[y], z=ex[z]) + FIT_SUFFIX
             steps = [step1, f"Step 2: {s.expr_cap[x]} is {_m(w)} across at its narrowest.",
                      f"Step 3: {_m(g)} {'>' if want else '<'} {_m(w)}, so it {'fits' if want else 'does not fit'}."]
             oids = [oy, oz, ids[x]]
@@ -313,7 +323,7 @@ def _fit(ctx, want: bool):
             prog = f"g = gap(o{oy}, o{oz})\nanswer = gt(g, {w:.4f})"
             if (g > float(f"{w:.4f}")) != want:  # the program's value must be the answer
                 continue
-            q = cap1(FIT_W[tmpl].format(w=w_text, y=ex[y], z=ex[z])) + FIT_SUFFIX
+            q = FIT_W[tmpl].format(w=w_text, y=ex[y], z=ex[z]) + FIT_SUFFIX
             steps = [step1, f"Step 2: {_m(g)} {'>' if want else '<'} {w_text}, so it {'fits' if want else 'does not fit'}."]
             oids = [oy, oz]
         return q, prog, "\n".join(steps), oids
@@ -340,7 +350,7 @@ def _room(ctx):
         steps = [f"Step 1: The gap between the footprints of {ex[y]} and {ex[z]} is {_m(g)}.",
                  f"Step 2: {s.expr_cap[x]} is {_m(w)} across at its narrowest.",
                  f"Step 3: {_m(g)} - {_m(w)} = {_m(g - w)} of free space remains."]
-        q = cap1(ROOM[int(rnd.random() * 3)].format(x=ex[x], y=ex[y], z=ex[z])) + FIT_SUFFIX
+        q = ROOM[int(rnd.random() * 3)].format(x=ex[x], y=ex[y], z=ex[z]) + FIT_SUFFIX
         return q, prog, "\n".join(steps), [ids[y], ids[z], ids[x]], g - w
     return None
 
@@ -428,8 +438,8 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                         bal.untarget()
                         continue
                     prog = f"{_moved_prog(ids[x], vec)}\nd = dist(p, o{ids[y]})\nanswer = {'gt' if more else 'lt'}(d, {t_m:.4f})"
-                    q = cap1(MOVEDIST_BOOL[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn, t=t_text,
-                                                         cmp="more than" if more else "less than")) + MOVE_SUFFIX
+                    q = MOVEDIST_BOOL[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn, t=t_text,
+                                                         cmp="more than" if more else "less than") + MOVE_SUFFIX
                     reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(*p)} m.\n"
                                  f"Step 2: Its distance to {ex[y]} would be {_m(d)}.\n"
                                  f"Step 3: {_m(d)} is {'more' if d > t_m else 'less'} than {t_text}, so {'yes' if want else 'no'}.")
@@ -450,7 +460,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                         continue
                     prog = (f"{_moved_prog(ids[x], vec)}\na = dist(p, o{ids[y]})\nb = dist(p, o{ids[z]})\n"
                             f"answer = lt(a, b)")
-                    q = cap1(CLOSER[tmpl].format(x=ex[x], y=ex[y], z=ex[z], amt=amt, dirn=dirn)) + MOVE_SUFFIX
+                    q = CLOSER[tmpl].format(x=ex[x], y=ex[y], z=ex[z], amt=amt, dirn=dirn) + MOVE_SUFFIX
                     reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(*p)} m.\n"
                                  f"Step 2: From there, {ex[y]} is {_m(dy)} away.\n"
                                  f"Step 3: From there, {ex[z]} is {_m(dz)} away.\n"
@@ -474,7 +484,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                 if d < min_len:
                     continue
                 prog = f"{_moved_prog(ids[x], vec)}\nanswer = dist(p, o{ids[y]})"
-                q = cap1(MOVEDIST[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn)) + MOVE_SUFFIX
+                q = MOVEDIST[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn) + MOVE_SUFFIX
                 reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(*p)} m.\n"
                              f"Step 2: The distance from there to the center of {ex[y]} is {_m(d)}.")
                 oids = [ids[x], ids[y]]
@@ -490,14 +500,14 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                     order = place(win, others, pos)
                     prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in order)})"
                     opts = [s.expr_cap[i] for i in order]
-                    q = choice_text(cap1(NEAREST_CHOICE[tmpl].format(x=ex[x], amt=amt, dirn=dirn)) + MOVE_SUFFIX, opts)
+                    q = choice_text(NEAREST_CHOICE[tmpl].format(x=ex[x], amt=amt, dirn=dirn) + MOVE_SUFFIX, opts)
                     add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
                         choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
                         [ids[x]] + [ids[i] for i in order], prog, reasoning)
                 else:
                     prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in cands)})"
                     k = cands.index(win) + 1
-                    q = cap1(NEAREST[tmpl].format(x=ex[x], amt=amt, dirn=dirn)) + MOVE_SUFFIX
+                    q = NEAREST[tmpl].format(x=ex[x], amt=amt, dirn=dirn) + MOVE_SUFFIX
                     add(task, fmt, q, s.expr_cap[win] + ".", f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {k}}}',
                         [ids[x], ids[win]], prog, reasoning)
                 continue
@@ -514,3 +524,21 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                     continue
                 add(task, fmt, choice_text(q, opts), f"{LETTERS[pos]}. {opts[pos]}",
                     choice_value(pos, [f'"{o}"' for o in opts]), oids, prog, reasoning)
+
+
+# question templates compiled once (text.Template): the same text as str.format, without re-parsing
+PERSP_FREE = templates(PERSP_FREE)
+PERSP_CHOICE = templates(PERSP_CHOICE)
+PERSP_BOOL = templates(PERSP_BOOL)
+COUNT_WITHIN = templates(COUNT_WITHIN)
+COUNT_REL = templates(COUNT_REL)
+COUNT_BOOL_WITHIN = templates(COUNT_BOOL_WITHIN)
+COUNT_BOOL_REL = templates(COUNT_BOOL_REL)
+FIT_X = templates(FIT_X)
+FIT_W = templates(FIT_W)
+ROOM = templates(ROOM)
+NEAREST = templates(NEAREST)
+NEAREST_CHOICE = templates(NEAREST_CHOICE)
+MOVEDIST = templates(MOVEDIST)
+MOVEDIST_BOOL = templates(MOVEDIST_BOOL)
+CLOSER = templates(CLOSER)

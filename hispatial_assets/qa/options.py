@@ -60,11 +60,16 @@ def xyz_distractors(rnd: random.Random, truth: tuple, candidates: list[tuple], s
     cands = list(candidates)
     _shuffle(rnd, cands)
     out: list[tuple] = []
+    dist = math.dist
     for p in cands:
-        if math.dist(p, truth) >= sep and all(math.dist(p, q) >= sep for q in out):
-            out.append(p)
-            if len(out) == k:
-                return out
+        if dist(p, truth) >= sep:
+            for q in out:
+                if not dist(p, q) >= sep:
+                    break
+            else:
+                out.append(p)
+                if len(out) == k:
+                    return out
     return None
 
 

@@ -113,10 +113,32 @@ class Balance:
     def letter(self, k: int = 4) -> int:
         """Position of the correct option among k (balanced in blocks of k)."""
         q = self._letters.get(k)
-        if not q:
+        if q:
+            return q.pop()
+        getrandbits = self.rnd.getrandbits
+        if k == 4:  # `rand.shuffle(rnd, [0, 1, 2, 3])` unrolled: the same draws
+            q = [0, 1, 2, 3]
+            j = getrandbits(3)
+            while j >= 4:
+                j = getrandbits(3)
+            q[3], q[j] = q[j], q[3]
+            j = getrandbits(2)
+            while j >= 3:
+                j = getrandbits(2)
+            q[2], q[j] = q[j], q[2]
+            j = getrandbits(2)
+            while j >= 2:
+                j = getrandbits(2)
+            q[1], q[j] = q[j], q[1]
+        elif k == 2:
+            j = getrandbits(2)
+            while j >= 2:
+                j = getrandbits(2)
+            q = [1, 0] if j == 0 else [0, 1]
+        else:
             q = list(range(k))
             _shuffle(self.rnd, q)
-            self._letters[k] = q
+        self._letters[k] = q
         return q.pop()
 
     def unletter(self, pos: int, k: int = 4) -> None:

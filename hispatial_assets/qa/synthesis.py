@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _random
 import gc
 import random
 from collections.abc import Callable, Iterable
@@ -94,6 +95,8 @@ def _synthesize(images: Iterable[ImageInputs], cfg: QAConfig, levels: tuple[int,
 
 
 _PLACEHOLDER_RND = random.Random(0)
+_seed = _random.Random.seed
+_new = _random.Random.__new__
 
 
 def _level_plan(cfg: QAConfig, level: int) -> list[tuple[str, dict[str, int]]]:
@@ -106,8 +109,16 @@ def _level_plan(cfg: QAConfig, level: int) -> list[tuple[str, dict[str, int]]]:
 def _generate_level(ctx: Context, plan: list[tuple[str, dict[str, int]]]) -> None:
     rng_seed, image_id, Random = ctx.cfg.rng_seed, ctx.image.image_id, random.Random
     for task, caps in plan:
-        ctx.rnd = Random(rng_seed(image_id, task))
-        ctx.bal = Balance(Random(rng_seed(image_id, task + "/letters")))
+        # `Random(seed)` for an int seed is the C-level seed and `gauss_next = None`; done directly on
+        # fresh objects (no Python-level __init__ / seed frames)
+        rnd = _new(Random)
+        _seed(rnd, rng_seed(image_id, task))
+        rnd.gauss_next = None
+        lrnd = _new(Random)
+        _seed(lrnd, rng_seed(image_id, task + "/letters"))
+        lrnd.gauss_next = None
+        ctx.rnd = rnd
+        ctx.bal = Balance(lrnd)
         GENERATORS[task](ctx, task, caps)
 
 

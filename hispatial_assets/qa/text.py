@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 CAMERA_FRAME = (
     "in the camera frame (x right, y down, z forward)",
     "in camera coordinates (x to the right, y downward, z into the scene)",
@@ -16,12 +18,12 @@ CAMERA_VIEW = ("from the camera's viewpoint", "as seen from the camera", "from t
 UNIT_HINT = {"m": "in meters", "cm": "in centimeters", "in": "in inches", "ft": "in feet"}
 
 
-def xyz_text(x: float, y: float, z: float) -> str:
-    return f"({x:.2f}, {y:.2f}, {z:.2f})"
+# xyz_text(x, y, z) -> "(x, y, z)" to 2 decimals; a bound str.format (no Python frame per call)
+xyz_text = "({:.2f}, {:.2f}, {:.2f})".format
 
 
-def xyz_json(x: float, y: float, z: float, frame: str) -> str:
-    return f'{{"xyz": [{x:.3f}, {y:.3f}, {z:.3f}], "frame": "{frame}"}}'
+# xyz_json(x, y, z, frame) -> '{"xyz": [x, y, z], "frame": "<frame>"}' (3 decimals); a bound str.format
+xyz_json = '{{"xyz": [{:.3f}, {:.3f}, {:.3f}], "frame": "{}"}}'.format
 
 
 def plural(label: str) -> str:
@@ -42,3 +44,42 @@ def join_and(items: list[str]) -> str:
     if len(items) <= 2:
         return " and ".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class Template(str):
+    """A question template (a ``str``) whose ``format(**fields)`` is compiled once to an f-string
+    function: the same text as ``str.format`` without parsing the template on every call."""
+
+    def __new__(cls, text: str):
+        self = super().__new__(cls, text)
+        fn = _compile(text)
+        if fn is not None:
+            self.format = fn  # the instance attribute shadows str.format
+        return self
+
+
+def _compile(text: str):
+    parts, names = [], []
+    for lit, name, spec, conv in string.Formatter().parse(text):
+        if lit:
+            parts.append("f" + repr(lit.replace("{", "{{").replace("}", "}}")))
+        if name is None:
+            continue
+        if not name.isidentifier() or name.startswith("_") or "{" in (spec or ""):
+            return None  # positional, attribute / index access or nested fields: keep str.format
+        names.append(name)
+        parts.append("f" + repr("{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"))
+    args = ", ".join(dict.fromkeys(names))
+    src = f"lambda {'*, ' + args + ', ' if args else ''}**_kw: {' '.join(parts) or repr('')}"
+    return eval(src, {})  # the source is built from the template's own parse
+
+
+def templates(obj):
+    """``obj`` (a str, or tuples / dicts of them) with every str made a `Template`."""
+    if isinstance(obj, str):
+        return Template(obj)
+    if isinstance(obj, tuple):
+        return tuple(templates(x) for x in obj)
+    if isinstance(obj, dict):
+        return {k: templates(v) for k, v in obj.items()}
+    return obj
