@@ -19,6 +19,7 @@ from hispatial_assets.storage.layout import DataRoot
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_DIR / "sql"
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # CLI runs print progress, not events
 
 
 def dagster_home() -> str:
@@ -54,9 +55,8 @@ def register_drops(instance: dg.DagsterInstance, drop_ids: list[str]) -> list[st
 def materialize_drop(defs: dg.Definitions, instance: dg.DagsterInstance, drop_id: str,
                      job_name: str = "drop_pipeline") -> dg.ExecuteInProcessResult:
     job = defs.resolve_job_def(job_name)
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     return job.execute_in_process(partition_key=drop_id, instance=instance, raise_on_error=False,
-                                  run_config=quiet, tags={"hispatial/source": "cli"})
+                                  run_config=QUIET, tags={"hispatial/source": "cli"})
 
 
 def partitioned_assets(defs: dg.Definitions) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -115,7 +115,6 @@ def refresh(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot, 
 
     runs: list[tuple[str, list[str], bool]] = []
     job = defs.resolve_job_def("drop_pipeline")
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     for _ in range(max_rounds):
         plan = refresh_plan(stale_partitions(defs, instance, root))
         if not plan:
@@ -126,7 +125,7 @@ def refresh(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot, 
                 runs.append((partition, assets, True))
                 continue
             result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
-                                            asset_selection=[dg.AssetKey(a) for a in assets], run_config=quiet,
+                                            asset_selection=[dg.AssetKey(a) for a in assets], run_config=QUIET,
                                             tags={"hispatial/source": "refresh", SKIP_UNCHANGED_TAG: "true"})
             runs.append((partition, assets, result.success))
             if not result.success:
@@ -156,15 +155,13 @@ def backfill(defs: dg.Definitions, instance: dg.DagsterInstance, assets: list[st
     results = []
     for partition in partitions:
         log(f"backfill {partition}: {', '.join(sorted(k.to_user_string() for k in partitioned))}")
-        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         r = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
-                                   asset_selection=partitioned, run_config=quiet, tags={"hispatial/source": "backfill"})
+                                   asset_selection=partitioned, run_config=QUIET, tags={"hispatial/source": "backfill"})
         results.append((partition, r.success))
     return results
 
 
 def materialize_unpartitioned(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str = "stats_job") -> bool:
     """Run an unpartitioned job (qa_stats) with the definitions' resources."""
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    return defs.resolve_job_def(job_name).execute_in_process(instance=instance, run_config=quiet,
+    return defs.resolve_job_def(job_name).execute_in_process(instance=instance, run_config=QUIET,
                                                              raise_on_error=False).success
