@@ -90,7 +90,7 @@ class PixelPool:
         # 0 <= u < W, so (u + 0.5) * 1000 / W lies in (0, 1000): the 0..999 clip never binds
         self.nu = ((u + 0.5) * 1000.0 / W).astype(np.int64).tolist()
         self.nv = ((v + 0.5) * 1000.0 / H).astype(np.int64).tolist()
-        self.xyz = list(map(tuple, xyz.tolist())) if self.n else []
+        self.xyz = list(zip(*xyz.T.tolist())) if self.n else []  # == list(map(tuple, xyz.tolist())), faster
         dist = np.sqrt(np.add.reduce(xyz * xyz, axis=1))  # np.linalg.norm(xyz, axis=1), its own formula
         self.dist = dist.tolist()
         self.order = np.argsort(dist).tolist() if self.n else []
@@ -148,7 +148,7 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
             tmpl = int(rnd.random() * 3)
             if fmt == "free":
                 q = POINT_FREE[tmpl].format(px=px, frame=frame)
-                rows.add(task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "camera"), [], f"answer = {call}")
+                rows.put((task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "camera"), [], f"answer = {call}", None))
             elif fmt == "choice":
                 ds = _distractor_points(P, t, sep, 3, rnd, i)
                 if ds is None:
@@ -157,8 +157,8 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
                 pos = bal.letter(4)
                 opts = place(xyz_text(*t), [xyz_text(*d) for d in ds], pos)
                 q = choice_text(POINT_CHOICE[tmpl].format(px=px, frame=frame), opts)
-                rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                         choice_value(pos, [f'"{o}"' for o in opts]), [], f"answer = {call}")
+                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                          choice_value(pos, [f'"{o}"' for o in opts]), [], f"answer = {call}", None))
             else:
                 want = bal.target()
                 claim = t
@@ -171,8 +171,8 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
                     claim = ds[0]
                 c = xyz_text(*claim)
                 q = POINT_BOOL[tmpl].format(px=px, xyz=c, frame=frame, frame_cap=frame[:1].upper() + frame[1:])
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [],
-                         f"answer = near({call}, [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
+                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [],
+                          f"answer = near({call}, [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})", None))
             i += 1
 
 
@@ -206,8 +206,8 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                 win = 1 if (P.dist[i] < P.dist[j]) == closer else 2
                 q = ORDER_FREE[tmpl].format(word=CLOSER if closer else FARTHER, p1=f"[{nu[i]}, {nv[i]}]", p2=f"[{nu[j]}, {nv[j]}]")
                 op = "argmin" if closer else "argmax"
-                rows.add(task, fmt, q, f"Point {win}.", f'{{"label": "point {win}", "index": {win}}}', [],
-                         f"answer = {op}('cam_dist', px({U[i]}, {V[i]}), px({U[j]}, {V[j]}))")
+                rows.put((task, fmt, q, f"Point {win}.", f'{{"label": "point {win}", "index": {win}}}', [],
+                          f"answer = {op}('cam_dist', px({U[i]}, {V[i]}), px({U[j]}, {V[j]}))", None))
             elif fmt == "choice":
                 picked = None
                 for _ in range(20):
@@ -226,9 +226,9 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                 opts = [f"[{nu[k]}, {nv[k]}]" for k in order]
                 q = choice_text(ORDER_CHOICE[tmpl].format(sup=CLOSEST if closer else FARTHEST), opts)
                 op = "argmin" if closer else "argmax"
-                rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                         choice_value(pos, [f'"{o}"' for o in opts]), [],
-                         f"answer = {op}('cam_dist', {', '.join([f'px({U[k]}, {V[k]})' for k in order])})")
+                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                          choice_value(pos, [f'"{o}"' for o in opts]), [],
+                          f"answer = {op}('cam_dist', {', '.join([f'px({U[k]}, {V[k]})' for k in order])})", None))
             else:
                 pr = _pair(P, ctx)
                 if pr is None:
@@ -239,8 +239,8 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                     i, j = j, i
                 q = ORDER_BOOL[tmpl].format(word=("closer to" if closer else "farther from"), p1=f"[{nu[i]}, {nv[i]}]", p2=f"[{nu[j]}, {nv[j]}]")
                 op = "lt" if closer else "gt"
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [],
-                         f"answer = {op}(cam_dist(px({U[i]}, {V[i]})), cam_dist(px({U[j]}, {V[j]})))")
+                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [],
+                          f"answer = {op}(cam_dist(px({U[i]}, {V[i]})), cam_dist(px({U[j]}, {V[j]})))", None))
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing

@@ -88,7 +88,7 @@ def object_location(ctx, task: str, caps: dict[str, int]) -> None:
             prog = f"answer = center(o{oid})"
             if fmt == "free":
                 q = LOC_FREE[tmpl].format(o=o, frame=frame, frame_cap=frame_cap)
-                rows.add(task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "gravity"), [oid], prog)
+                rows.put((task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "gravity"), [oid], prog, None))
             elif fmt == "choice":
                 ds = xyz_distractors(rnd, t, [c for j, c in enumerate(centers) if j != i] + xyz_variants(t), sep)
                 if ds is None:
@@ -96,8 +96,8 @@ def object_location(ctx, task: str, caps: dict[str, int]) -> None:
                 pos = bal.letter(4)
                 opts = place(xyz_text(*t), [xyz_text(*d) for d in ds], pos)
                 q = choice_text(LOC_CHOICE[tmpl].format(o=o, frame=frame, frame_cap=frame_cap), opts)
-                rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}", choice_value(pos, [f'"{x}"' for x in opts]),
-                         [oid], prog)
+                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}", choice_value(pos, [f'"{x}"' for x in opts]),
+                          [oid], prog, None))
             else:
                 want = bal.target()
                 claim = t
@@ -108,8 +108,8 @@ def object_location(ctx, task: str, caps: dict[str, int]) -> None:
                         continue
                     claim = ds[0]
                 q = LOC_BOOL[tmpl].format(o=o, xyz=xyz_text(*claim), frame=frame, frame_cap=frame_cap)
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
-                         f"answer = near(center(o{oid}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
+                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
+                          f"answer = near(center(o{oid}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})", None))
 
 
 def _sector(front: float, margin_deg: float) -> int | None:
@@ -136,21 +136,21 @@ def object_orientation(ctx, task: str, caps: dict[str, int]) -> None:
             prog = f"answer = facing(o{oid})"
             far = [(sec + d) % 8 for d in (2, 3, 4, 5, 6)]  # not the adjacent sectors
             if fmt == "free":
-                rows.add(task, fmt, ORI_FREE[tmpl].format(o=o), f"It is facing {label}.",
-                         f'{{"label": "{label}"}}', [oid], prog)
+                rows.put((task, fmt, ORI_FREE[tmpl].format(o=o), f"It is facing {label}.",
+                          f'{{"label": "{label}"}}', [oid], prog, None))
             elif fmt == "choice":
                 pos = bal.letter(4)
                 ds = [FACING_WORDS[j] for j in _sample(rnd, far, 3)]
                 opts = place(label, ds, pos)
                 q = choice_text(ORI_CHOICE[tmpl].format(o=o), [f"facing {x}" for x in opts])
-                rows.add(task, fmt, q, f"{LETTERS[pos]}. facing {label}",
-                         choice_value(pos, [f'"{x}"' for x in opts]), [oid], prog)
+                rows.put((task, fmt, q, f"{LETTERS[pos]}. facing {label}",
+                          choice_value(pos, [f'"{x}"' for x in opts]), [oid], prog, None))
             else:
                 want = bal.target()
                 claim = label if want else FACING_WORDS[far[int(rnd.random() * 5)]]
                 q = ORI_BOOL[tmpl].format(o=o, dirn=claim)
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
-                         f"answer = eq(facing(o{oid}), '{claim}')")
+                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
+                          f"answer = eq(facing(o{oid}), '{claim}')", None))
 
 
 def object_size(ctx, task: str, caps: dict[str, int]) -> None:
@@ -171,7 +171,7 @@ def object_size(ctx, task: str, caps: dict[str, int]) -> None:
             prog = f"answer = {dim}(o{oid})"
             if fmt == "free":
                 text, val = length_value(v, unit, f', "dimension": "{dim}"')
-                rows.add(task, fmt, SIZE_FREE[dim][tmpl].format(o=o) + suffix, text, val, [oid], prog)
+                rows.put((task, fmt, SIZE_FREE[dim][tmpl].format(o=o) + suffix, text, val, [oid], prog, None))
             elif fmt == "choice":
                 pos = bal.letter(4)
                 opts = length_options(rnd, cfg, v, unit, pos)
@@ -179,8 +179,8 @@ def object_size(ctx, task: str, caps: dict[str, int]) -> None:
                     bal.unletter(pos)
                     continue
                 q = choice_text(SIZE_FREE[dim][tmpl].format(o=o) + suffix, opts)
-                rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                         choice_value(pos, [f'"{x}"' for x in opts], f', "dimension": "{dim}"'), [oid], prog)
+                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                          choice_value(pos, [f'"{x}"' for x in opts], f', "dimension": "{dim}"'), [oid], prog, None))
             else:
                 want = bal.target()
                 claim = threshold_claim(rnd, cfg, v, want, unit)
@@ -191,8 +191,8 @@ def object_size(ctx, task: str, caps: dict[str, int]) -> None:
                 cmp = SIZE_CMP[dim][0 if more else 1]
                 cmp2 = "more than" if more else "less than"
                 q = SIZE_BOOL[tmpl].format(o=o, cmp=cmp, cmp2=cmp2, t=t_text, dim=dim) + " (3D box in the gravity-aligned frame.)"
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
-                         f"answer = {'gt' if more else 'lt'}({dim}(o{oid}), {t_m:.4f})")
+                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
+                          f"answer = {'gt' if more else 'lt'}({dim}(o{oid}), {t_m:.4f})", None))
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing

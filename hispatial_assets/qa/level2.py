@@ -116,7 +116,8 @@ class Pairs:
 
     def __init__(self, scene) -> None:
         R = scene.ref_idx
-        a, b = np.meshgrid(R, R, indexing="ij")
+        # np.meshgrid(R, R, indexing="ij"), flattened, without its Python overhead
+        a, b = R.repeat(len(R)), np.broadcast_to(R, (len(R), len(R))).ravel()
         keep = a != b
         self.a, self.b = a[keep], b[keep]
         d = scene.center[self.b] - scene.center[self.a]
@@ -158,7 +159,7 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
     dl = P.d.tolist()
     A, B, ids, ex = P.a.tolist(), P.b.tolist(), s.id_list, s.expr
     hours = hour.tolist()
-    random, add = rnd.random, rows.add
+    random, put = rnd.random, rows.put
     for fmt, cap in caps.items():
         clock_p = 0.3 if fmt == "free" else (0.5 if fmt == "choice" else -1.0)
         for _ in range(cap):
@@ -173,15 +174,15 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 prog = f"answer = clock(o{ob}, o{oa})"
                 if fmt == "free":
                     q = CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b])
-                    add(task, fmt, q, f"At {h} o'clock.", f'{{"label": "{h} o\'clock", "clock": {h}}}', [oa, ob], prog)
+                    put((task, fmt, q, f"At {h} o'clock.", f'{{"label": "{h} o\'clock", "clock": {h}}}', [oa, ob], prog, None))
                 else:
                     pos = bal.letter(4)
                     far = [((h - 1 + k) % 12) + 1 for k in range(2, 11)]
                     ds = _sample(rnd, far, 3)
                     opts = place(f"{h} o'clock", [f"{x} o'clock" for x in ds], pos)
                     q = choice_text(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b]), opts)
-                    add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                             choice_value(pos, [f'"{x}"' for x in opts]), [oa, ob], prog)
+                    put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                              choice_value(pos, [f'"{x}"' for x in opts]), [oa, ob], prog, None))
                 continue
             if fmt == "choice":
                 if not quad_idx:
@@ -196,8 +197,8 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 opts = place(label, others, pos)
                 view, view_cap = _view(rnd, AXIS_VIEW["y"])
                 q = choice_text(QUAD_CHOICE[tmpl].format(a=ex[a], b=ex[b], view=view, view_cap=view_cap), opts)
-                add(task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{x}"' for x in opts]),
-                         [oa, ob], f"answer = quadrant(o{ob}, o{oa})")
+                put((task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{x}"' for x in opts]),
+                          [oa, ob], f"answer = quadrant(o{ob}, o{oa})", None))
                 continue
             r = random()
             ax = "x" if r < 0.45 else ("y" if r < 0.75 else "z")
@@ -214,13 +215,13 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
             view_cap = view[:1].upper() + view[1:]
             if fmt == "free":
                 q = AXIS_FREE[tmpl].format(a=ex[a], b=ex[b], choices=AXIS_CHOICES[ax], view=view, view_cap=view_cap)
-                add(task, fmt, q, AXIS_ANSWER[actual], f'{{"label": "{actual}"}}', [oa, ob],
-                         f"answer = side(o{ob}, o{oa}, '{ax}')")
+                put((task, fmt, q, AXIS_ANSWER[actual], f'{{"label": "{actual}"}}', [oa, ob],
+                          f"answer = side(o{ob}, o{oa}, '{ax}')", None))
             else:
                 want = bal.target()
                 w = actual if want else words[0 if d[k] > 0 else 1]
                 q = AXIS_BOOL[tmpl].format(a=ex[a], b=ex[b], rel=REL_PHRASE[w], view=view, view_cap=view_cap)
-                add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob], f"answer = rel(o{ob}, o{oa}, '{w}')")
+                put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob], f"answer = rel(o{ob}, o{oa}, '{w}')", None))
 
 
 def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
@@ -242,7 +243,7 @@ def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
             prog = f"answer = vec(o{oa}, o{ob})"
             if fmt == "free":
                 q = VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc)
-                rows.add(task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "gravity"), [oa, ob], prog)
+                rows.put((task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "gravity"), [oa, ob], prog, None))
             elif fmt == "choice":
                 ds = xyz_distractors(rnd, t, xyz_variants(t), sep)
                 if ds is None:
@@ -250,8 +251,8 @@ def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
                 pos = bal.letter(4)
                 opts = place(xyz_text(*t), [xyz_text(*x) for x in ds], pos)
                 q = choice_text(VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc), opts)
-                rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}", choice_value(pos, [f'"{x}"' for x in opts]),
-                         [oa, ob], prog)
+                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}", choice_value(pos, [f'"{x}"' for x in opts]),
+                          [oa, ob], prog, None))
             else:
                 want = bal.target()
                 claim = t
@@ -262,8 +263,8 @@ def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
                         continue
                     claim = ds[0]
                 q = VEC_BOOL[tmpl].format(a=ex[a], b=ex[b], xyz=xyz_text(*claim), frame=frame, frame_cap=fc)
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob],
-                         f"answer = near(vec(o{oa}, o{ob}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
+                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob],
+                          f"answer = near(vec(o{oa}, o{ob}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})", None))
 
 
 def _length_task(ctx, task, caps, values, cand, free_t, suffix, bool_fn, prog_fn, extra_fn) -> None:
@@ -289,15 +290,15 @@ def _length_task(ctx, task, caps, values, cand, free_t, suffix, bool_fn, prog_fn
             ex = extra_fn(c)
             if fmt == "free":
                 text, val = length_value(v, unit, ex)
-                rows.add(task, fmt, stem, text, val, [oa, ob], f"answer = {prog}")
+                rows.put((task, fmt, stem, text, val, [oa, ob], f"answer = {prog}", None))
             elif fmt == "choice":
                 pos = bal.letter(4)
                 opts = length_options(rnd, cfg, v, unit, pos)
                 if opts is None:
                     bal.unletter(pos)
                     continue
-                rows.add(task, fmt, choice_text(stem, opts), f"{LETTERS[pos]}. {opts[pos]}",
-                         choice_value(pos, [f'"{x}"' for x in opts], ex), [oa, ob], f"answer = {prog}")
+                rows.put((task, fmt, choice_text(stem, opts), f"{LETTERS[pos]}. {opts[pos]}",
+                          choice_value(pos, [f'"{x}"' for x in opts], ex), [oa, ob], f"answer = {prog}", None))
             else:
                 want = bal.target()
                 claim = threshold_claim(rnd, cfg, v, want, unit)
@@ -306,8 +307,8 @@ def _length_task(ctx, task, caps, values, cand, free_t, suffix, bool_fn, prog_fn
                     continue
                 more, t_text, t_m = claim
                 q = bool_fn(c, more, tmpl).format(a=ea, b=eb, t=t_text)
-                rows.add(task, fmt, q + " (Centers, gravity-aligned frame.)", YES_NO[want], BOOL_JSON[want], [oa, ob],
-                         f"answer = {'gt' if more else 'lt'}({prog}, {t_m:.4f})")
+                rows.put((task, fmt, q + " (Centers, gravity-aligned frame.)", YES_NO[want], BOOL_JSON[want], [oa, ob],
+                          f"answer = {'gt' if more else 'lt'}({prog}, {t_m:.4f})", None))
 
 
 def distance(ctx, task: str, caps: dict[str, int]) -> None:
@@ -323,7 +324,7 @@ def distance_component(ctx, task: str, caps: dict[str, int]) -> None:
     P, cfg = pairs(ctx), ctx.cfg
     comp = np.stack([P.hdist, np.abs(P.d[:, 2]), np.abs(P.d[:, 0]), np.abs(P.d[:, 1])], axis=1)
     upper = P.a < P.b
-    cand = [(int(p), k) for k in range(4) for p in np.flatnonzero(upper & (comp[:, k] >= cfg.min_length_m))]
+    cand = [(p, k) for k in range(4) for p in np.flatnonzero(upper & (comp[:, k] >= cfg.min_length_m)).tolist()]
     _shuffle(ctx.rnd, cand)
     A, B, C = P.a.tolist(), P.b.tolist(), comp.tolist()
     _length_task(ctx, task, caps, lambda c: (C[c[0]][c[1]], A[c[0]], B[c[0]], None), cand,
@@ -426,18 +427,18 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
                 win = 1 if (va > vb) == greater else 2
                 w = a if win == 1 else b
                 q = CMP_FREE[tmpl].format(a=ex[a], b=ex[b], word=word) + suffix
-                rows.add(task, fmt, q, s.expr_cap[w] + ".",
-                         f'{{"label": {s.expr_json[w]}, "object_id": {ids[w]}, "index": {win}}}', oids,
-                         f"answer = {op}('{pkey}', o{oa}, o{ob})")
+                rows.put((task, fmt, q, s.expr_cap[w] + ".",
+                          f'{{"label": {s.expr_json[w]}, "object_id": {ids[w]}, "index": {win}}}', oids,
+                          f"answer = {op}('{pkey}', o{oa}, o{ob})", None))
             elif fmt == "choice":
                 pos = bal.letter(2)
                 win, lose = (a, b) if (va > vb) == greater else (b, a)
                 order = place(win, [lose], pos)
                 opts = [s.expr_cap[i] for i in order]
                 q = choice_text(CMP_CHOICE[tmpl].format(word=word) + suffix, opts)
-                rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                         choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{ids[order[0]]}, {ids[order[1]]}]'),
-                         oids, f"answer = {op}('{pkey}', o{ids[order[0]]}, o{ids[order[1]]})")
+                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                          choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{ids[order[0]]}, {ids[order[1]]}]'),
+                          oids, f"answer = {op}('{pkey}', o{ids[order[0]]}, o{ids[order[1]]})", None))
             else:
                 want = bal.target()
                 if ((va > vb) == greater) != want:
@@ -447,8 +448,8 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
                 else:
                     phrase = f"{word} than {ex[b]}"
                 q = CMP_BOOL[tmpl].format(a=ex[a], b=ex[b], phrase=phrase, word=word) + suffix
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], oids,
-                         f"answer = {'gt' if greater else 'lt'}({fa}, {fb})")
+                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], oids,
+                          f"answer = {'gt' if greater else 'lt'}({fa}, {fb})", None))
 
 
 def _rank_set(ctx, key, k, full, vals, elig):
@@ -524,9 +525,9 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 label = ", ".join(ex[i] for i in target)
                 q = RANK_ORDER[tmpl].format(items=items, words=ORDER_WORDS[key][1 if greater else 0]) + suffix
                 args = ", ".join(f"o{ids[i]}" for i in shown_order)
-                rows.add(task, fmt, q, cap1(label) + ".",
-                         f'{{"order": [{", ".join(str(ids[i]) for i in target)}], "label": {jstr(label)}}}',
-                         [ids[i] for i in shown_order], f"answer = order('{'-' if greater else ''}{key}', {args})")
+                rows.put((task, fmt, q, cap1(label) + ".",
+                          f'{{"order": [{", ".join(str(ids[i]) for i in target)}], "label": {jstr(label)}}}',
+                          [ids[i] for i in shown_order], f"answer = order('{'-' if greater else ''}{key}', {args})", None))
                 continue
             k = 4 if fmt == "choice" else 3 + int(rnd.random() * 3)
             S = _rank_set(ctx, key, k, False, vals, elig)
@@ -542,9 +543,9 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 order = place(win, others, pos)
                 opts = [s.expr_cap[i] for i in order]
                 q = choice_text(RANK_CHOICE[tmpl].format(sup=sup) + suffix, opts)
-                rows.add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                         choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
-                         [ids[i] for i in order], f"answer = {op}('{key}', {', '.join(f'o{ids[i]}' for i in order)})")
+                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                          choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
+                          [ids[i] for i in order], f"answer = {op}('{key}', {', '.join(f'o{ids[i]}' for i in order)})", None))
                 continue
             order = place(win, others, int(rnd.random() * k))
             items = join_and([ex[i] for i in order])
@@ -552,15 +553,15 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
             if fmt == "free":
                 pos = order.index(win) + 1
                 q = RANK_SUPER[tmpl].format(items=items, sup=sup) + suffix
-                rows.add(task, fmt, q, s.expr_cap[win] + ".",
-                         f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {pos}}}',
-                         [ids[i] for i in order], f"answer = {op}('{key}', {args})")
+                rows.put((task, fmt, q, s.expr_cap[win] + ".",
+                          f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {pos}}}',
+                          [ids[i] for i in order], f"answer = {op}('{key}', {args})", None))
             else:
                 want = bal.target()
                 x = win if want else others[int(rnd.random() * len(others))]
                 q = RANK_BOOL[tmpl].format(x=ex[x], items=items, sup=sup) + suffix
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [ids[i] for i in order],
-                         f"answer = eq({op}('{key}', {args}), {order.index(x) + 1})")
+                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [ids[i] for i in order],
+                          f"answer = eq({op}('{key}', {args}), {order.index(x) + 1})", None))
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing

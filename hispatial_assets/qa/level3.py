@@ -88,7 +88,8 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
     V = R[s.has_front[R]]
     if len(V) == 0 or len(R) < 2:
         return
-    v, x = np.meshgrid(V, R, indexing="ij")
+    # np.meshgrid(V, R, indexing="ij"), flattened, without its Python overhead
+    v, x = V.repeat(len(R)), np.broadcast_to(R, (len(V), len(R))).ravel()
     keep = v != x
     v, x = v[keep], x[keep]
     d = s.center[x] - s.center[v]
@@ -117,8 +118,8 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
             if fmt == "free":
                 label = lr if kind == "lr" else fb
                 q = PERSP_FREE[kind][tmpl].format(o=ex[vi], x=ex[xi]) + PERSP_SUFFIX
-                rows.add(task, fmt, q, PERSP_ANSWER[label], f'{{"label": "{label}"}}', [ov, ox],
-                         f"answer = pside(o{ox}, o{ov}, '{kind}')")
+                rows.put((task, fmt, q, PERSP_ANSWER[label], f'{{"label": "{label}"}}', [ov, ox],
+                          f"answer = pside(o{ox}, o{ov}, '{kind}')", None))
             elif fmt == "choice":
                 label = QUADRANTS[(0 if fb == "in front" else 2) + (1 if lr == "right" else 0)]
                 pos = bal.letter(4)
@@ -126,14 +127,14 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
                 _shuffle3(rnd, others)
                 opts = place(label, others, pos)
                 q = choice_text(PERSP_CHOICE[tmpl].format(o=ex[vi], x=ex[xi]) + PERSP_SUFFIX, opts)
-                rows.add(task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{o}"' for o in opts]),
-                         [ov, ox], f"answer = pquadrant(o{ox}, o{ov})")
+                rows.put((task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{o}"' for o in opts]),
+                          [ov, ox], f"answer = pquadrant(o{ox}, o{ov})", None))
             else:
                 want = bal.target()
                 actual = lr if kind == "lr" else fb
                 w = actual if want else {"left": "right", "right": "left", "in front": "behind", "behind": "in front"}[actual]
                 q = PERSP_BOOL[tmpl].format(o=ex[vi], x=ex[xi], phrase=PERSP_PHRASE[w]) + PERSP_SUFFIX
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], [ov, ox], f"answer = prel(o{ox}, o{ov}, '{w}')")
+                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [ov, ox], f"answer = prel(o{ox}, o{ov}, '{w}')", None))
 
 
 def _count_query(ctx):
@@ -211,20 +212,20 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
                 stem = COUNT_REL[tmpl].format(**fields)
             oids = [ids[a]] + [ids[i] for i in members]
             if fmt == "free":
-                rows.add(task, fmt, stem, str(n), f'{{"count": {n}}}', oids, f"answer = {call}")
+                rows.put((task, fmt, stem, str(n), f'{{"count": {n}}}', oids, f"answer = {call}", None))
             elif fmt == "choice":
                 pos = bal.letter(4)
                 pool = [k for k in range(max(0, n - 3), n + 4) if k != n]
                 ds = sorted(_sample(rnd, pool, 3))
                 opts = place(str(n), [str(k) for k in ds], pos)
-                rows.add(task, fmt, choice_text(stem, opts), f"{LETTERS[pos]}. {n}",
-                         choice_value(pos, [f'"{o}"' for o in opts]), oids, f"answer = {call}")
+                rows.put((task, fmt, choice_text(stem, opts), f"{LETTERS[pos]}. {n}",
+                          choice_value(pos, [f'"{o}"' for o in opts]), oids, f"answer = {call}", None))
             else:
                 want = bal.target()
                 k = n if want else (n + 1 if n == 0 or rnd.random() < 0.5 else n - 1)
                 tb = COUNT_BOOL_WITHIN if kind == "within" else COUNT_BOOL_REL
                 q = tb[tmpl].format(k=k, **fields) + COUNT_SUFFIX[kind]
-                rows.add(task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, f"answer = eq({call}, {k})")
+                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, f"answer = eq({call}, {k})", None))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -408,7 +409,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
         return
     ids, ex, exj, C = s.id_list, s.expr, s.expr_json, s.C
     R = s.ref_list
-    add = rows.add
+    put = rows.put
     random = rnd.random
     m_abs, m_rel, min_len = cfg.margin_abs_m, cfg.margin_rel, cfg.min_length_m
     for fmt, cap in caps.items():
@@ -466,7 +467,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                                  f"Step 3: From there, {ex[z]} is {_m(dz)} away.\n"
                                  f"Step 4: {_m(dy)} {'<' if dy < dz else '>'} {_m(dz)}, so {'yes' if want else 'no'}.")
                     oids = [ids[x], ids[y], ids[z]]
-                add(task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, prog, reasoning)
+                put((task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, prog, reasoning))
                 continue
             # free / choice
             if r < 1 / 3:
@@ -501,29 +502,29 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                     prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in order)})"
                     opts = [s.expr_cap[i] for i in order]
                     q = choice_text(NEAREST_CHOICE[tmpl].format(x=ex[x], amt=amt, dirn=dirn) + MOVE_SUFFIX, opts)
-                    add(task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                        choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
-                        [ids[x]] + [ids[i] for i in order], prog, reasoning)
+                    put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
+                         choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
+                         [ids[x]] + [ids[i] for i in order], prog, reasoning))
                 else:
                     prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in cands)})"
                     k = cands.index(win) + 1
                     q = NEAREST[tmpl].format(x=ex[x], amt=amt, dirn=dirn) + MOVE_SUFFIX
-                    add(task, fmt, q, s.expr_cap[win] + ".", f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {k}}}',
-                        [ids[x], ids[win]], prog, reasoning)
+                    put((task, fmt, q, s.expr_cap[win] + ".", f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {k}}}',
+                         [ids[x], ids[win]], prog, reasoning))
                 continue
             unit = pick_unit(rnd, cfg.units, value)
             q = q.replace(" (", f" Answer {UNIT_HINT[unit]}. (", 1) if kind == "room" else q + f" Answer {UNIT_HINT[unit]}."
             if fmt == "free":
                 text, val = length_value(value, unit)
-                add(task, fmt, q, text, val, oids, prog, reasoning)
+                put((task, fmt, q, text, val, oids, prog, reasoning))
             else:
                 pos = bal.letter(4)
                 opts = length_options(rnd, cfg, value, unit, pos)
                 if opts is None:
                     bal.unletter(pos)
                     continue
-                add(task, fmt, choice_text(q, opts), f"{LETTERS[pos]}. {opts[pos]}",
-                    choice_value(pos, [f'"{o}"' for o in opts]), oids, prog, reasoning)
+                put((task, fmt, choice_text(q, opts), f"{LETTERS[pos]}. {opts[pos]}",
+                     choice_value(pos, [f'"{o}"' for o in opts]), oids, prog, reasoning))
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing

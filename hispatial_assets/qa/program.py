@@ -39,6 +39,7 @@ Operations (gravity frame for objects, camera frame for pixels; distances in met
 from __future__ import annotations
 
 import ast
+import math
 import re
 from typing import Any
 
@@ -57,7 +58,9 @@ AXIS_OF = {"left": "x", "right": "x", "in front": "y", "behind": "y", "above": "
 
 
 def facing_sector(front_yaw: float) -> int:
-    return int(np.round(np.degrees(front_yaw) / 45.0)) % 8
+    # == int(np.round(np.degrees(front_yaw) / 45.0)) % 8 (both multiply by 180 / pi and round half to
+    # even) without the numpy scalar overhead
+    return round(math.degrees(front_yaw) / 45.0) % 8
 
 
 def quadrant_label(fwd: float, right: float) -> str:

@@ -23,47 +23,41 @@ from hispatial_assets.qa.rand import shuffle as _shuffle
 LETTERS = "ABCD"
 
 
-class Rows:
-    """Column lists of QA rows (no per-row dicts); segments record which image and level each run
-    of rows belongs to. ``add`` is a closure over the lists' bound ``append`` methods."""
+# Rows are kept as one flat list, eight values per row in this order (`Rows.put` takes the tuple):
+FIELDS = ("task", "fmt", "question", "answer", "value", "oids", "program", "reasoning")
+_NF = len(FIELDS)
+_QUESTION = FIELDS.index("question")
 
-    __slots__ = ("task", "fmt", "question", "answer", "value", "oids", "program", "reasoning", "segments", "add")
+
+class Rows:
+    """QA rows as one flat list, eight values per row (see FIELDS; no per-row dicts or calls into
+    Python): ``put((task, fmt, question, answer, value, oids, program, reasoning))`` is the flat
+    list's bound ``extend``, one C call per row. Segments record which image and level each run of
+    rows belongs to."""
+
+    __slots__ = ("flat", "segments", "put")
 
     def __init__(self) -> None:
-        self.task: list[str] = []
-        self.fmt: list[str] = []
-        self.question: list[str] = []
-        self.answer: list[str] = []
-        self.value: list[str] = []
-        self.oids: list[list[int]] = []
-        self.program: list[str | None] = []
-        self.reasoning: list[str | None] = []
+        self.flat: list = []
         self.segments: list[tuple[int, str, str, int, str]] = []  # (end, drop, image, level, versions)
-        a1, a2, a3, a4 = self.task.append, self.fmt.append, self.question.append, self.answer.append
-        a5, a6, a7, a8 = self.value.append, self.oids.append, self.program.append, self.reasoning.append
-
-        def add(task: str, fmt: str, question: str, answer: str, value: str, oids: list[int],
-                program: str, reasoning: str | None = None) -> None:
-            a1(task)
-            a2(fmt)
-            a3(question)
-            a4(answer)
-            a5(value)
-            a6(oids)
-            a7(program)
-            a8(reasoning)
-
-        self.add = add
+        self.put = self.flat.extend
 
     def __len__(self) -> int:
-        return len(self.task)
+        return len(self.flat) // _NF
+
+    def column(self, name: str) -> list:
+        """One field of every row, as a new list."""
+        return self.flat[FIELDS.index(name)::_NF]
+
+    def set_question(self, i: int, question: str) -> None:
+        self.flat[i * _NF + _QUESTION] = question
 
     def close_segment(self, drop_id: str, image_id: str, level: int, input_versions: str) -> None:
         """The rows added since the previous segment belong to this image and level."""
-        self.segments.append((len(self.task), drop_id, image_id, level, input_versions))
+        self.segments.append((len(self), drop_id, image_id, level, input_versions))
 
     def frame(self) -> pl.DataFrame:
-        n = len(self.task)
+        n = len(self)
         segs = self.segments
         ends = np.array([sg[0] for sg in segs], dtype=np.int64)
         lengths = np.diff(ends, prepend=0)
@@ -76,8 +70,8 @@ class Rows:
             schema={"drop_id": pl.String, "image_id": pl.String, "level": pl.Int32, "input_versions": pl.String},
         )
         per_row = seg_frame[pl.Series(seg_of_row)] if n else seg_frame.clear()
-        task, fmt, question, answer, value = self.task, self.fmt, self.question, self.answer, self.value
-        oids, program, reasoning = self.oids, self.program, self.reasoning
+        flat = self.flat
+        task, fmt, question, answer, value, oids, program, reasoning = (flat[i::_NF] for i in range(_NF))
         oid_arr = pa.array(oids, pa.list_(pa.int32()))
         qa_id = per_row.select(
             pl.format("{}-L{}-{}", "image_id", "level", pl.Series(pos).cast(pl.String).str.zfill(4))

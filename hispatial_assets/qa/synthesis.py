@@ -136,11 +136,11 @@ def _scale_caps(level_caps: dict[str, dict[str, int]], limit: int) -> dict[str, 
 
 
 def _rephrase(rows: Rows, phraser: Phraser, tasks: tuple[str, ...]) -> None:
-    for i, task in enumerate(rows.task):
+    questions = rows.column("question")
+    for i, task in enumerate(rows.column("task")):
         if task not in tasks:
             continue
-        q = rows.question[i]
-        stem, sep, options = q.partition("\nA. ")
+        stem, sep, options = questions[i].partition("\nA. ")
         new = phraser(task, stem)
         if new:
-            rows.question[i] = new + (sep + options if sep else "")
+            rows.set_question(i, new + (sep + options if sep else ""))
