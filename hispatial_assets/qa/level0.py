@@ -7,10 +7,10 @@ pixel center; the program keeps the exact pixel (``px(u, v)``: column, row of th
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
+from hispatial_assets.qa.options import separated
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, place
 from hispatial_assets.qa.text import CAMERA_FRAME, xyz_json, xyz_text, templates
 from hispatial_assets.qa.rand import sample as _sample, shuffle3 as _shuffle3
@@ -111,22 +111,10 @@ def pool(ctx) -> PixelPool | None:
 
 
 def _distractor_points(P: PixelPool, truth, sep: float, k: int, rnd, exclude: int) -> list[tuple] | None:
-    out: list[tuple] = []
-    random, n, xyz, dist = rnd.random, P.n, P.xyz, math.dist
-    for _ in range(12 * k):
-        j = int(random() * n)
-        if j == exclude:
-            continue
-        p = xyz[j]
-        if dist(p, truth) >= sep:
-            for q in out:
-                if not dist(p, q) >= sep:
-                    break
-            else:
-                out.append(p)
-                if len(out) == k:
-                    return out
-    return None
+    """k pool points drawn at random (at most 12 k draws), separated from the truth and each other."""
+    random, n, xyz = rnd.random, P.n, P.xyz
+    draws = (int(random() * n) for _ in range(12 * k))
+    return separated((xyz[j] for j in draws if j != exclude), truth, sep, k)
 
 
 def point_3d(ctx, task: str, caps: dict[str, int]) -> None:

@@ -55,13 +55,12 @@ def length_options(rnd: random.Random, cfg: QAConfig, meters: float, unit: str, 
     return texts
 
 
-def xyz_distractors(rnd: random.Random, truth: tuple, candidates: list[tuple], sep: float, k: int = 3) -> list[tuple] | None:
-    """k points from ``candidates`` (in random order) at least ``sep`` from the truth and each other."""
-    cands = list(candidates)
-    _shuffle(rnd, cands)
+def separated(points, truth: tuple, sep: float, k: int) -> list[tuple] | None:
+    """The first k of ``points`` (any iterable, consumed lazily) that lie at least ``sep`` from the
+    truth and from each other; None when the points run out first."""
     out: list[tuple] = []
     dist = math.dist
-    for p in cands:
+    for p in points:
         if dist(p, truth) >= sep:
             for q in out:
                 if not dist(p, q) >= sep:
@@ -71,6 +70,13 @@ def xyz_distractors(rnd: random.Random, truth: tuple, candidates: list[tuple], s
                 if len(out) == k:
                     return out
     return None
+
+
+def xyz_distractors(rnd: random.Random, truth: tuple, candidates: list[tuple], sep: float, k: int = 3) -> list[tuple] | None:
+    """k points from ``candidates`` (in random order) at least ``sep`` from the truth and each other."""
+    cands = list(candidates)
+    _shuffle(rnd, cands)
+    return separated(cands, truth, sep, k)
 
 
 def xyz_variants(t: tuple) -> list[tuple]:
