@@ -120,6 +120,14 @@ def require_checkpoint(path: str | None, setting: str) -> str:
     return str(path)
 
 
+def load_local(processor_cls: Any, model_cls: Any, path: str, device: str) -> tuple[Any, Any]:
+    """A transformers processor and model from a local folder only (never the hub), the model on
+    ``device`` in eval mode."""
+    processor = processor_cls.from_pretrained(path, local_files_only=True)
+    model = model_cls.from_pretrained(path, local_files_only=True)
+    return processor, model.to(device).eval()
+
+
 def checkpoint_fingerprint(path: str) -> str:
     """Short hash of a local checkpoint (config files' bytes + every file's name and size).
 

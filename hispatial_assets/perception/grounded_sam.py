@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from hispatial_assets.perception.base import Detections, ImageRef, checkpoint_fingerprint, identity, require_checkpoint
+from hispatial_assets.perception.base import (
+    Detections,
+    ImageRef,
+    checkpoint_fingerprint,
+    identity,
+    load_local,
+    require_checkpoint,
+)
 from hispatial_assets.perception.grounding import GroundingDino, resolve_device
 from hispatial_assets.perception.referral.common import box_iou
 
@@ -105,9 +112,8 @@ class Sam:
 
         path = require_checkpoint(path, setting)
         device = resolve_device(device)
-        processor = SamProcessor.from_pretrained(path, local_files_only=True)
-        model = SamModel.from_pretrained(path, local_files_only=True)
-        return cls(processor, model.to(device).eval(), device)
+        processor, model = load_local(SamProcessor, SamModel, path, device)
+        return cls(processor, model, device)
 
     def masks_to_image(self, low_res_masks: Any, original_size: tuple[int, int], reshaped_size: tuple[int, int],
                        mask_threshold: float = 0.0) -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from hispatial_assets.perception.base import ImageRef, checkpoint_fingerprint, require_checkpoint
+from hispatial_assets.perception.base import ImageRef, checkpoint_fingerprint, load_local, require_checkpoint
 
 
 def resolve_device(device: str) -> str:
@@ -90,9 +90,8 @@ class GroundingDino:
 
         path = require_checkpoint(path, setting)
         device = resolve_device(device)
-        processor = AutoProcessor.from_pretrained(path, local_files_only=True)
-        model = GroundingDinoForObjectDetection.from_pretrained(path, local_files_only=True)
-        return cls(processor=processor, model=model.to(device).eval(), device=device)
+        processor, model = load_local(AutoProcessor, GroundingDinoForObjectDetection, path, device)
+        return cls(processor=processor, model=model, device=device)
 
     @property
     def max_text_tokens(self) -> int:

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 
 from hispatial_assets import schema
 from hispatial_assets.perception.base import (GroundingBackend, ImageRef, checkpoint_fingerprint, identity,
-                                              require_checkpoint)
+                                              load_local, require_checkpoint)
 from hispatial_assets.perception.grounding import resolve_device
 from hispatial_assets.perception.referral.common import box_iou, fallback_expression
 
@@ -124,9 +124,7 @@ class VlmReferrer:
     def _load(self) -> None:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        self._processor = AutoProcessor.from_pretrained(self.vlm_path, local_files_only=True)
-        model = AutoModelForImageTextToText.from_pretrained(self.vlm_path, local_files_only=True)
-        self._model = model.to(self.device).eval()
+        self._processor, self._model = load_local(AutoProcessor, AutoModelForImageTextToText, self.vlm_path, self.device)
 
     def describe(self, rgb: np.ndarray, box: np.ndarray, label: str) -> str:
         """The VLM's raw reply for one marked object."""
