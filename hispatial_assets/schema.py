@@ -56,10 +56,23 @@ LINEAGE = {
     "finished_at": pl.Datetime("us", "UTC"),
 }
 
+# One row per saved checkpoint of a recipe (tables/checkpoints/recipe=<r>/part.parquet).
+CHECKPOINTS = {
+    "recipe": STR, "step": I64, "uri": STR, "train_loss": F64, "val_loss": F64,
+    "data_version": STR, "code_version": STR, "finished_at": pl.Datetime("us", "UTC"),
+}
+# Scores of a recipe (or baseline) on a benchmark, per category and metric
+# (tables/eval_scores/recipe=<r>/benchmark=<b>/part.parquet). value: a fraction in [0, 1] or the
+# metric's natural unit (abs-rel error).
+EVAL_SCORES = {
+    "recipe": STR, "benchmark": STR, "category": STR, "metric": STR, "value": F64, "n": I64,
+    "parse_failures": I64,
+}
+
 TABLES: dict[str, dict] = {
     "images": IMAGES, "rejected": REJECTED, "point_maps": POINT_MAPS, "gravity": GRAVITY,
     "objects": OBJECTS, "gt_objects": GT_OBJECTS, "referrals": REFERRALS, "qa": QA,
-    "lineage": LINEAGE,
+    "lineage": LINEAGE, "checkpoints": CHECKPOINTS, "eval_scores": EVAL_SCORES,
 }
 
 

@@ -3,6 +3,8 @@
     ROOT/drops/<drop_id>/...                                  input images (+ sidecars, _READY)
     ROOT/tables/<table>/drop_id=<id>[/level=<L>]/part.parquet   hive-style Parquet per partition
     ROOT/arrays/point_maps/drop_id=<id>/<image_id>.npz          compact point maps
+    ROOT/tables/<table>/recipe=<r>[/benchmark=<b>]/part.parquet training data, checkpoints, scores
+    ROOT/models/recipe=<r>/step_<N>/                          checkpoints (safetensors)
     ROOT/lineage/asset=<asset>/<partition>/<time>-<run>.parquet one record per materialization
     ROOT/catalog/hispatial.duckdb                               views over all of the above
 """
@@ -64,6 +66,15 @@ class DataRoot:
         """``tables/<table>/drop_id=<id>[/<key>=<value>...]/part.parquet`` (e.g. level=2, stage=...)."""
         parts = [f"drop_id={check_drop_id(drop_id)}"] + [f"{k}={v}" for k, v in sub.items() if v is not None]
         return io.join(self.table_dir(table), *parts, "part.parquet")
+
+    def recipe_table_uri(self, table: str, recipe: str, **sub: object) -> str:
+        """``tables/<table>/recipe=<r>[/<key>=<value>...]/part.parquet`` (sft rows, checkpoints, scores)."""
+        parts = [f"recipe={recipe}"] + [f"{k}={v}" for k, v in sub.items() if v is not None]
+        return io.join(self.table_dir(table), *parts, "part.parquet")
+
+    def model_dir(self, recipe: str) -> str:
+        """``models/recipe=<r>/``: a recipe's checkpoints (one folder per saved step)."""
+        return io.join(self.root, "models", f"recipe={recipe}")
 
     def point_map_uri(self, drop_id: str, image_id: str) -> str:
         return io.join(self.root, "arrays", "point_maps", f"drop_id={check_drop_id(drop_id)}", f"{image_id}.npz")
