@@ -1,4 +1,4 @@
-"""`hispatial ...`: demo, make-drop, add-drop, sql, status, export, backfill (DESIGN §8)."""
+"""`hispatial ...`: demo, make-drop, add-drop, sql, status, export, backfill, verify (DESIGN §8)."""
 
 from __future__ import annotations
 
@@ -82,11 +82,16 @@ def cmd_add_drop(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from hispatial_assets import orchestrate
     from hispatial_assets.catalog.duckdb import query
+    from hispatial_assets.config import PipelineConfig
     from hispatial_assets.scenes import write_drop
 
-    root, instance, defs = _dagster(args)
+    root, instance = _root(args), orchestrate.get_instance()
+    defs = orchestrate.load_definitions(root, PipelineConfig.from_env(profile="exact" if args.exact else None))
     drop_ids = [f"demo_{i:03d}" for i in range(args.drops)]
     t0 = time.time()
+    print("[pipeline] " + ("exact path: every stage reads the scene engine's truth" if args.exact else
+                           "estimated path: noisy point maps (per-image scale error), floor-plane gravity, "
+                           "boxes fitted to truth masks, orientation from the boxes"), flush=True)
     for i, drop_id in enumerate(drop_ids):
         print(f"[scene engine] drop {drop_id}: rendering {args.images} images ...", flush=True)
         write_drop(root.root, drop_id, n_images=args.images, seed=args.seed + 1000 * i)
@@ -99,6 +104,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         done = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
         status = "ok" if result.success else "FAILED"
         print(f"[dagster] drop {drop_id}: {status} in {time.time() - t:.1f}s — {', '.join(done)}", flush=True)
+        for check in result.get_asset_check_evaluations():
+            if not check.passed:
+                print(f"[dagster]   check {check.asset_key.to_user_string()}:{check.check_name} FAILED", flush=True)
         if not result.success:
             failed.append(drop_id)
     print("[dagster] materializing qa_stats (all drops) ...", flush=True)
@@ -107,13 +115,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = query(root, (Path(orchestrate.SQL_DIR) / "demo_summary.sql").read_text())
     print("\nSummary:")
     _print_frame(summary)
+    _print_against_truth(root, drop_ids)
+    env = "HISPATIAL_PROFILE=exact " if args.exact else ""
     print(f"\nDone in {time.time() - t0:.1f}s. Data root: {root.root}")
     print("Next:")
-    print(f"  DAGSTER_HOME={orchestrate.dagster_home()} HISPATIAL_ROOT={root.root} .venv/bin/dagster dev   # web UI on http://127.0.0.1:3000")
+    print(f"  {env}DAGSTER_HOME={orchestrate.dagster_home()} HISPATIAL_ROOT={root.root} .venv/bin/dagster dev   # web UI on http://127.0.0.1:3000")
     print(f"  .venv/bin/hispatial sql \"select drop_id, count(*) from images group by all\" --root {root.root}")
     print(f"  .venv/bin/hispatial sql sql/qa_stats.sql --root {root.root}")
-    print(f"  .venv/bin/hispatial status --root {root.root}")
+    print(f"  .venv/bin/hispatial verify --root {root.root} [--against gt_objects]")
+    print(f"  {env}.venv/bin/hispatial status --root {root.root}")
     return 1 if failed else 0
+
+
+def _print_against_truth(root, drop_ids: list[str]) -> None:
+    """The demo's errors against the scene engine's truth: objects, and QA answers that stay true."""
+    from hispatial_assets.config import PipelineConfig
+    from hispatial_assets.defs.perception import drops_object_errors
+    from hispatial_assets.geometry.metrics import object_error_summary
+    from hispatial_assets.qa import QAConfig
+    from hispatial_assets.qa.reader import true_shares
+    from hispatial_assets.qa.verify import verify_drop
+
+    s = object_error_summary(*drops_object_errors(root, drop_ids))
+    print("\nAgainst the scene's truth:")
+    print(f"  objects: {s['matched']} of {s['truth_objects']} found; whole objects' median center error "
+          f"{s.get('median_center_error', float('nan')):.3f} m ({100 * s.get('median_relative_center_error', float('nan')):.1f}% "
+          f"of the distance), size error {100 * s.get('median_size_error', float('nan')):.1f}%, "
+          f"yaw error {s.get('median_yaw_error_deg', float('nan')):.1f}°")
+    config = QAConfig(**PipelineConfig.from_env().qa)
+    verdicts = pl.concat([verify_drop(root, d, config, against="gt_objects") for d in drop_ids])
+    print("  QA answers that stay true under the truth, per level:")
+    _print_frame(true_shares(verdicts).select("level", "rows", "true", "true_share"))
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -197,6 +229,48 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Read every QA row back from its text and check it; exit 1 on any failure (or unread row)."""
+    from hispatial_assets.catalog.duckdb import query
+    from hispatial_assets.config import PipelineConfig
+    from hispatial_assets.qa import QAConfig
+    from hispatial_assets.qa.reader import coverage, true_shares
+    from hispatial_assets.qa.verify import NoGroundTruth, verify_drop
+
+    root = _root(args)
+    drop_ids = [check_drop_id(args.drop)] if args.drop else query(root, "SELECT DISTINCT drop_id FROM qa ORDER BY 1")["drop_id"].to_list()
+    config = QAConfig(**PipelineConfig.from_env().qa)
+    frames, skipped = [], []
+    for drop_id in drop_ids:
+        try:
+            frames.append(verify_drop(root, drop_id, config, against=args.against))
+        except NoGroundTruth:
+            skipped.append(drop_id)
+    if skipped:
+        print(f"no ground truth, skipped: {', '.join(skipped)}")
+    verdicts = pl.concat(frames) if frames else pl.DataFrame()
+    if verdicts.is_empty():
+        print(f"no QA rows to verify under {root.root}")
+        return 0
+    unread = int((~verdicts["read"]).sum())
+    if args.against == "objects":
+        cov = coverage(verdicts).rename({"read": "checked"}).select("level", "task", "format", "rows", "checked", "failed",
+                                                                    "coverage_pct")
+        _print_frame(cov, args.format)
+        failed = verdicts.filter(~pl.col("holds"))
+        for r in failed.head(args.show).iter_rows(named=True):
+            print(f"FAILED {r['qa_id']} ({r['task']}/{r['format']}): {r['reason']}")
+        print(f"{len(verdicts)} rows in {len(frames)} drops: {len(verdicts) - unread} read "
+              f"({100 * (len(verdicts) - unread) / len(verdicts):.1f}%), {len(failed)} failed")
+        return 1 if len(failed) else 0
+    _print_frame(true_shares(verdicts, ("level", "task", "format")), args.format)
+    print("per level:")
+    _print_frame(true_shares(verdicts), args.format)
+    print(f"{len(verdicts)} rows in {len(frames)} drops: {float(verdicts['holds'].mean()):.1%} of the answers stay "
+          f"true under the scene's truth; {unread} unread")
+    return 1 if unread else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hispatial", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -211,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--drops", type=int, default=2)
     sp.add_argument("--images", type=int, default=8)
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--exact", action="store_true",
+                    help="exact path: every stage reads the scene engine's truth (default: estimated)")
 
     sp = add("make-drop", cmd_make_drop, "scene engine -> a drop folder under ROOT/drops/ID")
     sp.add_argument("--id", required=True)
@@ -245,6 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--levels", default=None, help="e.g. 0,1")
     sp.add_argument("--tasks", default=None, help="e.g. distance,direction")
     sp.add_argument("--drops", default=None, help="comma-separated drop ids")
+
+    sp = add("verify", cmd_verify, "read every QA row back from its text and check it (exit 1 on any failure)")
+    sp.add_argument("--drop", default=None, help="one drop id (default: every drop with QA)")
+    sp.add_argument("--against", choices=["objects", "gt_objects"], default="objects",
+                    help="objects: the geometry the rows came from, every field exactly; gt_objects: the scene "
+                    "engine's truth, the share of answers that stay true (label noise)")
+    sp.add_argument("--show", type=int, default=20, help="failures to print")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
     return p
 
 

@@ -1,7 +1,9 @@
 """Which backend each stage runs, and with what settings: the pipeline's one configuration.
 
 Read at definitions load (code versions depend on it) from ``$HISPATIAL_CONFIG`` (a JSON file)
-or from ``HISPATIAL_<STAGE>_BACKEND`` variables, else the embedded synthetic defaults.
+or from ``HISPATIAL_<STAGE>_BACKEND`` variables, on top of a profile: "estimated" (the default:
+what a real pipeline runs, on the scene engine's images) or "exact" (``$HISPATIAL_PROFILE=exact``:
+every stage reads the truth).
 """
 
 from __future__ import annotations
@@ -15,27 +17,41 @@ from typing import Any
 from hispatial_assets.perception import registry
 
 
+def profile_stages(profile: str) -> dict[str, dict[str, Any]]:
+    """The stage specs of a named profile: "estimated" (the default) or "exact" (see perception/registry.py)."""
+    if profile not in registry.PROFILES:
+        raise registry.UnknownBackend(f"unknown profile {profile!r}; known: {', '.join(registry.PROFILES)}")
+    return copy.deepcopy(registry.PROFILES[profile])
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     stages: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(registry.DEFAULTS))
     qa: dict[str, Any] = field(default_factory=dict)  # QAConfig overrides
 
     @classmethod
-    def from_env(cls) -> PipelineConfig:
-        stages = copy.deepcopy(registry.DEFAULTS)
-        qa: dict[str, Any] = {}
+    def from_env(cls, profile: str | None = None) -> PipelineConfig:
+        """Stages of a profile (``profile``, else $HISPATIAL_PROFILE, else the config file's "profile",
+        else "estimated"), then the config file's stages, then ``HISPATIAL_<STAGE>_BACKEND``."""
+        raw: dict[str, Any] = {}
         path = os.environ.get("HISPATIAL_CONFIG")
         if path:
             with open(path) as f:
                 raw = json.load(f)
-            for stage, spec in raw.get("stages", {}).items():
-                stages[stage] = spec
-            qa = raw.get("qa", {})
+        stages = profile_stages(profile or os.environ.get("HISPATIAL_PROFILE") or raw.get("profile") or "estimated")
+        for stage, spec in raw.get("stages", {}).items():
+            stages[stage] = spec
+        qa: dict[str, Any] = raw.get("qa", {})
         for stage in stages:
             name = os.environ.get(f"HISPATIAL_{stage.upper()}_BACKEND")
             if name:
                 stages[stage] = {"backend": name}
         return cls(stages=stages, qa=qa).validated()
+
+    @classmethod
+    def exact(cls) -> PipelineConfig:
+        """Every stage reads the scene engine's truth: the exact path."""
+        return cls(stages=profile_stages("exact"))
 
     def validated(self) -> PipelineConfig:
         for stage, spec in self.stages.items():

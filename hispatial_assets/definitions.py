@@ -56,7 +56,7 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
     )
     return dg.Definitions(
         assets=[*assets, qa_stats],
-        asset_checks=[objects_match_ground_truth, *[build_qa_check(level) for level in range(4)]],
+        asset_checks=[objects_match_ground_truth, *[build_qa_check(level, qa_config) for level in range(4)]],
         jobs=[drop_job, dg.define_asset_job("stats_job", selection=[qa_stats],
                                             description="Statistics over the QA of all drops.")],
         # Off by default: while a drop's first run is in flight it also requested runs of that run's

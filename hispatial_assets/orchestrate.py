@@ -37,11 +37,12 @@ def get_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def load_definitions(root: DataRoot) -> dg.Definitions:
+def load_definitions(root: DataRoot, config=None) -> dg.Definitions:
+    """The Definitions over a root, for ``config`` (a `PipelineConfig`; default: from the environment)."""
     os.environ["HISPATIAL_ROOT"] = root.root  # subprocesses (multiprocess executor) resolve the same root
     from hispatial_assets.definitions import build_definitions
 
-    return build_definitions(root=root.root)
+    return build_definitions(config, root=root.root)
 
 
 def register_drops(instance: dg.DagsterInstance, drop_ids: list[str]) -> list[str]:

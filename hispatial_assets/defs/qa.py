@@ -14,7 +14,8 @@ from hispatial_assets.defs.resources import DataRootResource
 from hispatial_assets.defs.stage import StageOutput, run_stage
 from hispatial_assets.qa import QAConfig, generate_all
 from hispatial_assets.qa.drop import drop_inputs
-from hispatial_assets.qa.verify import format_balance, verify_qa
+from hispatial_assets.qa.reader import coverage
+from hispatial_assets.qa.verify import format_balance, verify_drop, verify_qa
 from hispatial_assets.storage import io
 from hispatial_assets.storage.tables import point_map_loader, read_table
 
@@ -76,27 +77,43 @@ def balance_violations(balance: pl.DataFrame) -> list[str]:
     return bad
 
 
-def build_qa_check(level: int) -> dg.AssetChecksDefinition:
+def build_qa_check(level: int, config: QAConfig) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=f"qa_l{level}", name="answers_rederived", blocking=True,
-                    description="Re-derives every answer from the stored objects / point maps with code independent "
-                    "of the generators (qa/verify.py) and checks yes/no and choice-letter balance; blocks "
-                    "downstream materialization on any mismatch.")
+                    description="Reads every question back from its text (qa/reader.py, independent of the "
+                    "generators), recomputes its answer from the stored objects / point maps and checks the answer "
+                    "text, answer_value, options and letter, object_ids and the margins; re-runs the program "
+                    "column (qa/verify.py); checks yes/no and choice-letter balance. Blocks downstream "
+                    "materialization on any failure or unread row.")
     def answers_rederived(context: dg.AssetCheckExecutionContext, data_root: DataRootResource) -> dg.AssetCheckResult:
         root = data_root.data_root()
         drop_id = context.op_execution_context.partition_key
         qa = read_table(root, "qa", drop_id, level=level)
-        objects = read_table(root, "objects", drop_id)
-        mismatches = verify_qa(qa, objects, point_maps=point_map_loader(root, drop_id) if level == 0 else None)
+        verdicts = verify_drop(root, drop_id, config, levels=(level,))
+        failed = verdicts.filter(~pl.col("holds"))
+        programs = verify_qa(qa, read_table(root, "objects", drop_id),
+                             point_maps=point_map_loader(root, drop_id) if level == 0 else None)
         balance = balance_violations(format_balance(qa))
-        meta = {"rows": len(qa), "mismatches": len(mismatches), "balance_violations": len(balance)}
-        if len(mismatches):
-            meta["first_mismatches"] = dg.MetadataValue.md(
-                "\n".join(f"- {r['qa_id']} ({r['task']}/{r['format']}): {r['reason']}" for r in mismatches.head(10).iter_rows(named=True)))
+        meta = {"rows": len(qa), "read": int(verdicts["read"].sum()), "failed": len(failed),
+                "program_mismatches": len(programs), "balance_violations": len(balance),
+                "coverage": dg.MetadataValue.md(_coverage_md(coverage(verdicts)))}
+        if len(failed):
+            meta["first_failures"] = dg.MetadataValue.md("\n".join(
+                f"- {r['qa_id']} ({r['task']}/{r['format']}): {r['reason']}" for r in failed.head(10).iter_rows(named=True)))
+        if len(programs):
+            meta["first_program_mismatches"] = dg.MetadataValue.md("\n".join(
+                f"- {r['qa_id']} ({r['task']}/{r['format']}): {r['reason']}" for r in programs.head(10).iter_rows(named=True)))
         if balance:
             meta["balance"] = dg.MetadataValue.md("\n".join(f"- {b}" for b in balance))
-        return dg.AssetCheckResult(passed=not len(mismatches) and not balance, metadata=meta)
+        return dg.AssetCheckResult(passed=not len(failed) and not len(programs) and not balance, metadata=meta)
 
     return answers_rederived
+
+
+def _coverage_md(cov: pl.DataFrame) -> str:
+    lines = ["| task | format | rows | read | failed | coverage |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['task']} | {r['format']} | {r['rows']} | {r['read']} | {r['failed']} | {r['coverage_pct']}% |"
+              for r in cov.iter_rows(named=True)]
+    return "\n".join(lines)
 
 
 @dg.asset(deps=[dg.AssetDep(f"qa_l{lv}", partition_mapping=dg.AllPartitionMapping()) for lv in range(4)],

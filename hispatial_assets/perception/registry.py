@@ -40,13 +40,26 @@ BACKENDS: dict[str, dict[str, str]] = {
     },
 }
 
+# The default run on scene-engine drops is what a real pipeline runs: a point map with the errors of a
+# monocular estimator (per-image scale included), gravity from the floor plane, the truth's masks and
+# classes but boxes, colors and visibility estimated from the pixels, orientation from the box.
 DEFAULTS: dict[str, dict[str, Any]] = {
+    "point_maps": {"backend": "synthetic_noisy"},
+    "gravity": {"backend": "floor_ransac"},
+    "detection": {"backend": "synthetic", "oracle_attributes": False},
+    "orientation": {"backend": "box_geometry"},
+    "referral": {"backend": "template"},
+}
+# The exact path: every stage reads the scene engine's truth, so every answer is exact (the
+# `rgb_gt_xyz` recipe's data; the default before estimation was).
+EXACT: dict[str, dict[str, Any]] = {
     "point_maps": {"backend": "synthetic"},
     "gravity": {"backend": "synthetic"},
-    "detection": {"backend": "synthetic"},
+    "detection": {"backend": "synthetic", "oracle_attributes": True},
     "orientation": {"backend": "synthetic"},
     "referral": {"backend": "template"},
 }
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {"estimated": DEFAULTS, "exact": EXACT}
 
 
 class UnknownBackend(ValueError):

@@ -32,13 +32,12 @@ class SyntheticGravity:
 class SyntheticDetector:
     """Ground-truth instance masks and classes; ``extra['object_ids']`` keeps the truth ids.
 
-    With ``oracle_attributes`` (default) it also hands over the truth's 3D boxes, colors and
-    visibility flags, so the default pipeline's objects *equal* the ground truth and every
-    downstream answer is exactly checkable; set it False to exercise box fitting, color naming
-    and visibility flags on ground-truth masks.
+    Boxes, colors and visibility flags are then estimated from the pixels, as for any detector. With
+    ``oracle_attributes`` it also hands over the truth's 3D boxes, colors and visibility flags, so the
+    objects *equal* the ground truth and every downstream answer is exact (the "exact" profile).
     """
 
-    oracle_attributes: bool = True
+    oracle_attributes: bool = False
     name = "synthetic"
     version = "1"
 

@@ -1,6 +1,10 @@
-"""Independent re-derivation of QA answers, for blocking asset checks.
+"""Independent checks of QA rows, for the blocking asset checks and `hispatial verify`.
 
-This module does not import the generators: it re-implements every program operation from the
+`verify_drop` reads every row of a drop back from its text with `qa.reader` and checks every field
+against the stored objects and point maps, or against the scene engine's truth (the label noise of
+estimation). `verify_qa` re-runs each row's ``program`` column.
+
+Neither imports the generators. `verify_qa` re-implements every program operation from the
 definitions in DESIGN §3/§4 (gravity frame: x right, y forward, z up; camera frame: x right, y down,
 z forward; yaw counter-clockwise from +x seen from above; facing sectors of 45° centered on the
 axes, 90° = away from the camera; clock 12 = +y, clockwise toward +x), runs each row's program
@@ -26,7 +30,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from hispatial_assets.qa.config import QAConfig
 from hispatial_assets.qa.parse import parse_length, parse_xyz
+from hispatial_assets.qa.reader import VERDICT_SCHEMA, Judge, Names, Scene, read_rows
 
 _SECTORS = ["to the right", "away from the camera and to the right", "away from the camera",
             "away from the camera and to the left", "to the left", "toward the camera and to the left",
@@ -363,3 +369,72 @@ def format_balance(qa: pl.DataFrame) -> pl.DataFrame:
                          "share": letters.count(L) / len(letters), "expected": 1.0 / k})
     return pl.DataFrame(rows, schema={"task": pl.String, "format": pl.String, "n_options": pl.Int32, "key": pl.String,
                                       "n": pl.Int64, "share": pl.Float64, "expected": pl.Float64})
+
+
+AGAINST = ("objects", "gt_objects")
+LEVELS = (0, 1, 2, 3)
+
+
+class NoGroundTruth(LookupError):
+    """`against="gt_objects"` on a drop without scene-engine truth."""
+
+
+def verify_drop(root, drop_id: str, config: QAConfig | None = None, *, against: str = "objects",
+                levels: tuple[int, ...] = LEVELS) -> pl.DataFrame:
+    """One verdict per QA row of a drop (columns of `reader.VERDICT_SCHEMA`): read back from its text
+    and checked against the drop's stored objects and point maps (``against="objects"``: every field,
+    exactly), or against the scene engine's truth (``"gt_objects"``: whether the answer stays true;
+    objects are paired with the truth by mask IoU, L0 pixels read the truth point map)."""
+    from hispatial_assets.storage.tables import point_map_loader, read_table
+
+    if against not in AGAINST:
+        raise ValueError(f"against must be one of {AGAINST}, not {against!r}")
+    config = config or QAConfig()
+    qa = pl.concat([read_table(root, "qa", drop_id, level=lv) for lv in levels])
+    if qa.is_empty():
+        return pl.DataFrame(schema=VERDICT_SCHEMA)
+    images = read_table(root, "images", drop_id)
+    objects = read_table(root, "objects", drop_id)
+    referrals = read_table(root, "referrals", drop_id)
+    sizes = {r["image_id"]: (r["width"], r["height"]) for r in images.iter_rows(named=True)}
+    if against == "objects":
+        geometry, point_maps = objects, point_map_loader(root, drop_id)
+    else:
+        truth = read_table(root, "gt_objects", drop_id)
+        if truth.is_empty():
+            raise NoGroundTruth(f"drop {drop_id} has no gt_objects (not a scene-engine drop)")
+        geometry = truth_under_estimated_ids(objects, truth, lambda i: sizes[i][::-1])
+        point_maps = _truth_point_maps(images)
+    judge = Judge(config, exact=against == "objects")
+    objs = {k[0]: g for k, g in objects.group_by("image_id")}
+    refs = {k[0]: g for k, g in referrals.group_by("image_id")}
+    geo = {k[0]: g for k, g in geometry.group_by("image_id")}
+    frames = []
+    for (image_id,), rows in qa.group_by("image_id", maintain_order=True):
+        width, height = sizes.get(image_id, (0, 0))
+        pm = point_maps(image_id) if (rows["level"] == 0).any() else None
+        names = Names(objs.get(image_id), refs.get(image_id), width, height)
+        frames.append(read_rows(rows, names, Scene(geo.get(image_id), pm, width, height), judge))
+    return pl.concat(frames)
+
+
+def truth_under_estimated_ids(objects: pl.DataFrame, truth: pl.DataFrame, shape_of) -> pl.DataFrame:
+    """gt_objects with each truth object renamed to the id of the estimated object its mask matches
+    (IoU ≥ 0.5), so questions about estimated objects can be asked of the truth; truth objects that
+    no estimate matched keep a fresh id (they still count, and can still be nearest)."""
+    from hispatial_assets.geometry.metrics import match_objects
+
+    pairs = match_objects(objects, truth, shape_of).select("image_id", pl.col("truth_object_id").alias("object_id"),
+                                                           pl.col("object_id").alias("estimated_id"))
+    unmatched_base = 1 << 40
+    return (truth.with_columns(pl.col("object_id").cast(pl.Int64))
+            .join(pairs, on=["image_id", "object_id"], how="left")
+            .with_columns(object_id=pl.coalesce("estimated_id", pl.col("object_id") + unmatched_base))
+            .drop("estimated_id"))
+
+
+def _truth_point_maps(images: pl.DataFrame):
+    from hispatial_assets.scenes import load_truth
+
+    uris = dict(images.select("image_id", "uri").iter_rows())
+    return lambda image_id: load_truth(uris[image_id]).point_map()

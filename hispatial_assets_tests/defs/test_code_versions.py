@@ -16,7 +16,7 @@ def test_a_spec_and_the_backend_it_builds_have_one_identity():
 
 def test_a_detector_setting_changes_only_the_objects_code_version():
     base = PipelineConfig()
-    changed = base.with_stage("detection", backend="synthetic", oracle_attributes=False)
+    changed = base.with_stage("detection", backend="synthetic", oracle_attributes=True)
     before, after = code_versions(base), code_versions(changed)
     assert {a for a in before if before[a] != after[a]} == {"objects"}
 
