@@ -138,7 +138,7 @@ def _print_against_truth(root, drop_ids: list[str]) -> None:
 
     s = object_error_summary(*drops_object_errors(root, drop_ids))
     print("\nAgainst the scene's truth:")
-    print(f"  objects: {s['matched']} of {s['truth_objects']} found; whole objects' median center error "
+    print(f"  objects: {s['matched']} of {s['truth_objects']} matched; whole objects' median center error "
           f"{s.get('median_center_error', float('nan')):.3f} m ({100 * s.get('median_relative_center_error', float('nan')):.1f}% "
           f"of the distance), size error {100 * s.get('median_size_error', float('nan')):.1f}%, "
           f"yaw error {s.get('median_yaw_error_deg', float('nan')):.1f}°")

@@ -1,0 +1,72 @@
+"""The question reader (qa/reader.py): every generated row reads back as exactly one question form and
+holds against its geometry; it never looks at the program column; against other geometry it judges
+numbers by the margin, not by the shown rounding."""
+
+import json
+
+import polars as pl
+import pytest
+
+from hispatial_assets.qa import FORMATS, TASKS, QAConfig
+from hispatial_assets.qa.reader import FORMS, Judge, Names, Scene, coverage, matching_forms, read_rows
+
+
+def _verdicts(qa: pl.DataFrame, images, judge: Judge, objects=None) -> pl.DataFrame:
+    frames = []
+    for img in images:
+        rows = qa.filter(pl.col("image_id") == img.image_id)
+        geometry = img.objects if objects is None else objects.filter(pl.col("image_id") == img.image_id)
+        frames.append(read_rows(rows, Names(img.objects, img.referrals, img.width, img.height),
+                                Scene(geometry, img.point_map, img.width, img.height), judge))
+    return pl.concat(frames)
+
+
+@pytest.mark.parametrize("fixture", ["qa", "qa_mixed"])
+def test_every_generated_row_is_read_and_holds_in_every_task_and_format(fixture, images, request):
+    qa = request.getfixturevalue(fixture)
+    verdicts = _verdicts(qa, images, Judge(QAConfig()))
+    bad = verdicts.filter(~pl.col("holds")).select("task", "format", "reason").head(5).rows()
+    assert bad == []
+    cov = coverage(verdicts)
+    assert {(t, f) for t, f in cov.select("task", "format").iter_rows()} == {(t, f) for t in TASKS for f in FORMATS}
+    assert (cov["coverage_pct"] == 100.0).all() and cov["failed"].sum() == 0 and cov["rows"].sum() == len(qa)
+
+
+def test_every_question_matches_exactly_one_form_and_every_form_is_used(qa, qa_mixed, images):
+    used, counts = set(), {}
+    for frame in (qa, qa_mixed):
+        for img in images:
+            names = Names(img.objects, img.referrals, img.width, img.height)
+            for q in frame.filter(pl.col("image_id") == img.image_id)["question"]:
+                forms = matching_forms(q, names)
+                counts[len(forms)] = counts.get(len(forms), 0) + 1
+                used.update(id(f) for f in forms)
+    assert set(counts) == {1}
+    assert len(used) == len(FORMS)
+
+
+def test_the_reader_does_not_read_the_program_column(qa, images):
+    blank = qa.with_columns(pl.lit("answer = nonsense(").alias("program"))
+    assert _verdicts(blank, images, Judge(QAConfig()))["holds"].all()
+
+
+def test_numbers_off_by_more_than_the_rounding_fail_exactly_and_stay_true_within_the_margin(qa, images, objects):
+    lengths = qa.filter(pl.col("task").is_in(["object_size", "distance"]) & (pl.col("format") == "free"))
+    scaled = {f: objects.with_columns(pl.col(c) * f for c in ("center_x", "center_y", "center_z", "width", "depth", "height"))
+              for f in (1.0, 1.03, 1.5)}
+    assert _verdicts(lengths, images, Judge(QAConfig()), scaled[1.0])["holds"].all()
+    assert not _verdicts(lengths, images, Judge(QAConfig()), scaled[1.03])["holds"].any()  # beyond 4-decimal meters
+    assert _verdicts(lengths, images, Judge(QAConfig(), exact=False), scaled[1.03])["holds"].all()  # inside max(0.1 m, 10%)
+    far = _verdicts(lengths, images, Judge(QAConfig(), exact=False), scaled[1.5])
+    values = [json.loads(v)["meters"] for v in lengths["answer_value"]]
+    assert far["holds"].to_list() == [0.5 * v <= 0.1 + 1e-6 for v in values]  # only short lengths stay within 0.10 m
+
+
+def test_a_repeated_expression_falls_back_to_the_class_and_box_name(images):
+    img = images[0]
+    refs = img.referrals.with_columns(pl.lit("the same thing").alias("expression"))
+    names = Names(img.objects, refs, img.width, img.height)
+    first, *rest = sorted(names.expression)
+    assert names.expression[first] == "the same thing"
+    assert all(names.expression[o].startswith("the ") and "in the box [" in names.expression[o] for o in rest)
+    assert names.object_of("The same thing.") == first
