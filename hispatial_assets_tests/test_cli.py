@@ -18,6 +18,14 @@ def test_default_demo_gives_16_point_maps_and_qa_stats_by_level_task_format(cli_
     assert main(["demo", "--root", cli_env]) == 0
     out = capsys.readouterr().out
     assert "dagster dev" in out and "demo_000" in out and "demo_001" in out
+    assert "estimated path" in out and "QA answers that stay true under the truth" in out
+
+    assert main(["verify", "--root", cli_env, "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    coverage = json.loads(out[:out.rindex("]") + 1])
+    assert len(coverage) == 42 and all(r["coverage_pct"] == 100.0 and r["failed"] == 0 for r in coverage)
+    assert main(["verify", "--root", cli_env, "--against", "gt_objects", "--format", "json"]) == 0
+    assert "of the answers stay true under the scene's truth; 0 unread" in capsys.readouterr().out
 
     assert main(["sql", "select count(*) as n from point_maps", "--root", cli_env, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"n": 16}]
@@ -84,3 +92,16 @@ def test_backfill_rematerializes_the_chosen_asset_and_partitions_only(cli_env, c
     assert main(["backfill", "--asset", "no_such_asset", "--partitions", "b1", "--root", cli_env]) == 2
     assert main(["backfill", "--asset", "qa_l0", "--partitions", "nope", "--root", cli_env]) == 2
     assert "unknown partition" in capsys.readouterr().err
+
+
+def test_demo_exact_runs_the_exact_path_whose_answers_all_hold_against_the_truth(cli_env, capsys):
+    assert main(["demo", "--exact", "--drops", "1", "--images", "1", "--root", cli_env]) == 0
+    out = capsys.readouterr().out
+    assert "exact path" in out and "HISPATIAL_PROFILE=exact" in out
+    assert main(["verify", "--root", cli_env, "--against", "gt_objects"]) == 0
+    assert "100.0% of the answers stay true under the scene's truth" in capsys.readouterr().out
+    assert main(["sql", "select count(*) as n from objects o join gt_objects g using (drop_id, image_id, object_id) "
+                 "where o.center_x = g.center_x and o.width = g.width", "--root", cli_env, "--format", "json"]) == 0
+    matched = json.loads(capsys.readouterr().out)[0]["n"]
+    assert main(["sql", "select count(*) as n from gt_objects", "--root", cli_env, "--format", "json"]) == 0
+    assert matched == json.loads(capsys.readouterr().out)[0]["n"] > 0  # boxes copied from the truth

@@ -14,8 +14,8 @@ from PIL import Image
 from hispatial_assets import viz
 from hispatial_assets.geometry.camera import unproject
 from hispatial_assets.perception.base import ImageRef
+from hispatial_assets import scenes
 
-scenes = pytest.importorskip("hispatial_assets.scenes")
 
 DATA_URI = re.compile(r"!\[([^\]]*)\]\((data:image/png;base64,([A-Za-z0-9+/=]+))\)")
 

@@ -11,8 +11,8 @@ from hispatial_assets.geometry.colors import dominant_colors
 from hispatial_assets.geometry.frames import rotation_angle_deg
 from hispatial_assets.geometry.gravity import floor_ransac
 from hispatial_assets.geometry.metrics import box_errors
+from hispatial_assets import scenes
 
-scenes = pytest.importorskip("hispatial_assets.scenes")
 
 SEEDS = (11, 12, 13, 14)
 # objects whose visible surfaces bound their box when fully in view (a cabinet or monitor against a

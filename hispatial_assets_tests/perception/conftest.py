@@ -18,8 +18,10 @@ def checkpoints(tmp_path_factory):
     root = tmp_path_factory.mktemp("checkpoints")
     built: dict[str, str] = {}
     builders = {"grounding_dino": tiny_models.save_grounding_dino, "sam": tiny_models.save_sam,
-                "depth_anything": tiny_models.save_depth_anything, "depth_pro": tiny_models.save_depth_pro,
-                "orient_anything": tiny_models.save_orient_anything, "vlm": tiny_models.save_vlm}
+                "depth_anything": lambda p: tiny_models.save_depth_anything(p, varied=True),
+                "depth_pro": tiny_models.save_depth_pro,
+                "orient_anything": tiny_models.save_orient_anything, "vlm": tiny_models.save_vlm,
+                "vlm_red_box": lambda p: tiny_models.save_vlm(p, reply="red box")}
 
     def get(kind: str) -> str:
         if kind not in built:

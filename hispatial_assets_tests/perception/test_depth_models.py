@@ -35,6 +35,39 @@ def test_depth_anything_point_map_has_the_image_size_and_configured_fov(checkpoi
     _assert_lifted_with(pm, pm.intrinsics)
 
 
+def _model_depth(backend: DepthAnythingPointMaps, rgb: np.ndarray) -> np.ndarray:
+    """The checkpoint's own prediction at its own resolution: processor -> model, nothing after it."""
+    import torch
+    from PIL import Image
+
+    with torch.no_grad():
+        out = backend.model(**backend.processor(images=Image.fromarray(rgb), return_tensors="pt"))
+    return out.predicted_depth[0].numpy()
+
+
+def test_depth_anything_z_is_the_models_prediction_at_its_own_resolution(checkpoints):
+    """An image the processor feeds at its own size (70x56, a multiple of 14): nothing is resized, so
+    the point map's z must be the prediction itself, pixel for pixel (the tiny head varies 3-19 m)."""
+    backend = DepthAnythingPointMaps(checkpoints("depth_anything"), fov_deg=70.0)
+    rgb = tiny_models.random_rgb(70, 56)
+    predicted = _model_depth(backend, rgb)
+    assert predicted.shape == (56, 70) and predicted.std() > 1.0
+    np.testing.assert_array_equal(backend.estimate_rgb(rgb).xyz[..., 2], predicted)
+
+
+def test_depth_anything_z_resized_to_the_image_averages_back_to_the_models_prediction(checkpoints):
+    import torch
+
+    backend = DepthAnythingPointMaps(checkpoints("depth_anything"), fov_deg=70.0)
+    rgb = tiny_models.random_rgb(512, 384)
+    predicted = _model_depth(backend, rgb)
+    z = backend.estimate_rgb(rgb).xyz[..., 2]
+    pooled = torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(z)[None, None], predicted.shape)[0, 0].numpy()
+    assert np.median(np.abs(pooled - predicted) / predicted) < 0.01
+    assert np.corrcoef(pooled.ravel(), predicted.ravel())[0, 1] > 0.99
+    assert np.corrcoef(pooled[::-1].ravel(), predicted.ravel())[0, 1] < 0.9  # the comparison sees a flip
+
+
 def test_relative_depth_anything_checkpoints_are_refused(tmp_path):
     import json
 

@@ -10,6 +10,8 @@ from hispatial_assets.perception.base import CheckpointNotFound, Detections
 from hispatial_assets.perception.orient_anything import (OrientAnythingOrientation, front_yaw_from_azimuth,
                                                          square_crop)
 
+from . import tiny_models
+
 
 @pytest.mark.parametrize("center,azimuth_deg,front_deg", [
     ((0.0, 5.0), 0.0, -90.0),    # straight ahead, facing the camera -> facing toward the camera
@@ -95,3 +97,23 @@ def test_official_pt_weights_load_without_conversion(checkpoints, tmp_path):
     x = torch.randn(2, 3, 28, 28)
     with torch.no_grad():
         torch.testing.assert_close(again(x), net(x))
+
+
+@pytest.mark.parametrize("center,azimuth_deg,sign,front_deg", [
+    # straight ahead; the direction to the camera lies 90° counter-clockwise from the front: it faces left
+    ((0.0, 4.0), 90, 1, 180.0),
+    ((0.0, 4.0), 90, -1, 0.0),     # the same reading clockwise: it faces right
+    ((0.0, 4.0), 0, 1, -90.0),     # front toward the camera
+    ((-3.0, 3.0), 30, 1, -75.0),   # ahead-left: the ray's yaw (135°) + 180° - 30°
+])
+def test_a_model_answering_one_azimuth_gives_the_front_yaw_of_that_azimuth(tmp_path, image_512x384, center,
+                                                                          azimuth_deg, sign, front_deg):
+    """End to end through the weights: a head wired to one azimuth bin, the backend's decoding of it,
+    and the sign convention of the module docstring."""
+    path = tiny_models.save_orient_anything(tmp_path / "oa", azimuth_deg=azimuth_deg, azimuth_sign=sign)
+    backend = OrientAnythingOrientation(path)
+    det = Detections(labels=["chair"], scores=np.ones(1, np.float32), masks=np.ones((1, 384, 512), bool),
+                     boxes=np.array([[100, 100, 220, 260]], np.float32))
+    yaw, conf = backend.estimate(image_512x384, det, pl.DataFrame({"center_x": [center[0]], "center_y": [center[1]]}))
+    assert conf[0] == pytest.approx(1.0, abs=1e-6)
+    assert np.rad2deg(yaw[0]) % 360 == pytest.approx(front_deg % 360, abs=1e-6)

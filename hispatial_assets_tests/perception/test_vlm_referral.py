@@ -129,19 +129,18 @@ def test_tiny_vlm_with_tiny_grounder_gives_one_consistent_row_per_object(checkpo
             assert not out["verified"].any()
 
 
-def test_with_one_object_and_threshold_zero_a_grounded_reply_is_kept(checkpoints, image_512x384):
+def test_a_vlm_that_says_red_box_gives_a_verified_expression_grounded_on_its_top_box(checkpoints, image_512x384):
+    """Deterministic: the tiny VLM is wired to reply "red box" (tiny_models._wire_reply), the object box
+    is the whole image, so the top grounded box overlaps it and, with threshold 0, verifies."""
     grounder = GroundingDinoGrounder(checkpoints("grounding_dino"), box_threshold=0.0, text_threshold=0.0)
-    referrer = VlmReferrer(checkpoints("vlm"), grounder, iou_threshold=0.0, max_new_tokens=8)
-    box = np.array([100.0, 100.0, 300.0, 300.0])
-    expression = parse_expression(referrer.describe(image_512x384.rgb(), box, "chair"))
+    referrer = VlmReferrer(checkpoints("vlm_red_box"), grounder, iou_threshold=0.0, max_new_tokens=8)
+    box = np.array([0.0, 0.0, 512.0, 384.0])
+    assert referrer.describe(image_512x384.rgb(), box, "chair") == " red box"
     row = referrer.refer(image_512x384, _objects([box.tolist()], ["chair"])).row(0, named=True)
-    if expression is None:  # the random model's reply had no usable words
-        assert (row["method"], row["verified"], row["iou"]) == ("fallback", False, None)
-    else:
-        grounded, _ = grounder.ground(image_512x384, expression)
-        assert len(grounded) > 0
-        assert (row["method"], row["verified"], row["expression"]) == ("vlm", True, expression)
-        assert row["iou"] == pytest.approx(float(box_iou(grounded[0], box)[0, 0]), abs=1e-6)
+    grounded, scores = grounder.ground(image_512x384, "the red box")
+    top = grounded[int(np.argmax(scores))]
+    assert (row["method"], row["verified"], row["expression"]) == ("vlm", True, "the red box")
+    assert row["iou"] == pytest.approx(float(box_iou(top, box)[0, 0]), abs=1e-6) and row["iou"] > 0
 
 
 def test_missing_vlm_checkpoint_names_the_setting(tmp_path):

@@ -88,8 +88,11 @@ def _dinov2(**kw) -> dict:
                 intermediate_size=32, **kw)
 
 
-def save_depth_anything(path: str | Path, max_depth: int = 20, seed: int = 0) -> str:
-    """Metric Depth Anything (V2-style head) on a 2-layer 16-dim DINOv2, 56 px inputs."""
+def save_depth_anything(path: str | Path, max_depth: int = 20, seed: int = 0, varied: bool = False) -> str:
+    """Metric Depth Anything (V2-style head) on a 2-layer 16-dim DINOv2, 56 px inputs. At random init
+    the head's last convolution outputs ~0 everywhere, so the depth is ``max_depth / 2`` up to 1e-5;
+    ``varied`` rescales that convolution to unit spread on a random image, so depth varies across it."""
+    import torch
     from transformers import AutoModelForDepthEstimation, DepthAnythingConfig, Dinov2Config
     from transformers.models.dpt.image_processing_pil_dpt import DPTImageProcessorPil
 
@@ -100,6 +103,14 @@ def save_depth_anything(path: str | Path, max_depth: int = 20, seed: int = 0) ->
                                  depth_estimation_type="metric", max_depth=max_depth)
     _seed(seed)
     model = AutoModelForDepthEstimation.from_config(config)
+    if varied:
+        seen = []
+        hook = model.head.conv3.register_forward_hook(lambda _m, _i, out: seen.append(out))
+        with torch.no_grad():
+            model(pixel_values=torch.randn(1, 3, 56, 56))
+            hook.remove()
+            model.head.conv3.weight.div_(seen[0].std())
+            model.head.conv3.bias.zero_()
     model.save_pretrained(path)
     DPTImageProcessorPil(size={"height": 56, "width": 56}, keep_aspect_ratio=True, ensure_multiple_of=14,
                          do_pad=False).save_pretrained(path)
@@ -129,12 +140,27 @@ def save_depth_pro(path: str | Path, use_fov_model: bool = True, seed: int = 0) 
     return str(path)
 
 
-def save_orient_anything(path: str | Path, seed: int = 0) -> str:
-    """OrientAnything layout: 2-layer 16-dim DINOv2 + the MLP head (360 + 180 + 180 + 2 outputs), 28 px crops."""
+def save_orient_anything(path: str | Path, seed: int = 0, azimuth_deg: int | None = None,
+                         azimuth_sign: int = 1) -> str:
+    """OrientAnything layout: 2-layer 16-dim DINOv2 + the MLP head (360 + 180 + 180 + 2 outputs), 28 px crops.
+
+    With ``azimuth_deg`` the head answers every crop with that azimuth bin and full confidence: its
+    last BatchNorm (eval mode) is given zero scale and the wanted logits as shift."""
+    import torch
+
     from hispatial_assets.perception.orient_anything import OrientAnythingNet
 
     _seed(seed)
-    net = OrientAnythingNet.from_config({"backbone_config": _dinov2(image_size=28, patch_size=14)})
+    net = OrientAnythingNet.from_config({"backbone_config": _dinov2(image_size=28, patch_size=14),
+                                         "azimuth_sign": azimuth_sign})
+    if azimuth_deg is not None:
+        logits = torch.zeros(360 + 180 + 180 + 2)
+        logits[azimuth_deg % 360] = 20.0
+        logits[-2] = 20.0  # "has an orientation"
+        bn = net.down_sampler.net2[1]
+        with torch.no_grad():
+            bn.weight.zero_()
+            bn.bias.copy_(logits)
     net.save_pretrained(path, image_size=28)
     return str(path)
 
@@ -160,8 +186,11 @@ CHAT_TEMPLATE = (
 )
 
 
-def save_vlm(path: str | Path, seed: int = 0) -> str:
-    """A LLaVA-style VLM (2-layer CLIP ViT on 28 px + 1-layer Llama) with a chat template."""
+def save_vlm(path: str | Path, seed: int = 0, reply: str | None = None) -> str:
+    """A LLaVA-style VLM (2-layer CLIP ViT on 28 px + 1-layer Llama) with a chat template.
+
+    With ``reply`` (words that are single tokens, e.g. "red box") the language model is wired to answer
+    every prompt with exactly that text, then end: see `_wire_reply`."""
     from transformers import (CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration,
                               LlavaProcessor, PreTrainedTokenizerFast)
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
@@ -186,9 +215,37 @@ def save_vlm(path: str | Path, seed: int = 0) -> str:
         image_token_index=tk.token_to_id("<image>"), image_seq_length=16, vision_feature_layer=-1)
     _seed(seed)
     model = LlavaForConditionalGeneration(config)
+    if reply is not None:
+        prompt = processor.apply_chat_template([{"role": "user", "content": [{"type": "text", "text": "?"}]}],
+                                               add_generation_prompt=True, tokenize=False)
+        words = [tk.token_to_id("Ġ" + w) for w in reply.split()]
+        assert None not in words, f"every word of {reply!r} must be one token"
+        _wire_reply(model, tk.encode(prompt).ids[-1], words, tk.token_to_id("</s>"))
     model.save_pretrained(path)
     processor.save_pretrained(path)
     return str(path)
+
+
+def _wire_reply(model, last_prompt_token: int, reply: list[int], eos: int) -> None:
+    """Make greedy decoding continue the prompt with ``reply`` then ``eos``: the decoder layers write
+    nothing into the residual stream, so at every position the final hidden state is the current
+    token's embedding; token k of the chain embeds as basis vector k, and the LM head maps basis
+    vector k to the next token of the chain."""
+    import torch
+
+    lm = model.model.language_model
+    chain = [last_prompt_token, *reply]
+    assert len(set(chain)) == len(chain) <= lm.config.hidden_size
+    with torch.no_grad():
+        lm.embed_tokens.weight.zero_()
+        for layer in lm.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        lm.norm.weight.fill_(1.0)
+        model.lm_head.weight.zero_()
+        for k, (token, following) in enumerate(zip(chain, [*reply, eos])):
+            lm.embed_tokens.weight[token, k] = 1.0
+            model.lm_head.weight[following, k] = 10.0
 
 
 def random_rgb(width: int = 512, height: int = 384, seed: int = 0) -> np.ndarray:

@@ -147,9 +147,7 @@ def test_empty_inputs_give_an_empty_conforming_frame():
 
 
 def test_scene_engine_objects_give_verifiable_qa():
-    scenes = pytest.importorskip("hispatial_assets.scenes")
-    if not all(hasattr(scenes, n) for n in ("generate_scene", "render", "truth_objects")):
-        pytest.skip("scene engine API not available yet")
+    from hispatial_assets import scenes
     from hispatial_assets.qa.verify import verify_qa
 
     from .recompute import Recompute, check_row

@@ -3,7 +3,7 @@
 Preferred: render each scene and take its ground-truth objects (`truth_objects`), exactly what the
 `synthetic` detection backend hands the referral stage. `layout_objects` reads the same scenes'
 objects straight from `generate_scene` (2D boxes by projecting the 3D boxes, visibility by the image
-frame only) for when rendering is unavailable or too slow for a test.
+frame only) for when rendering is too slow for a test.
 """
 
 from __future__ import annotations
@@ -11,24 +11,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from hispatial_assets import scenes
+
 WIDTH, HEIGHT = 320, 240
-
-
-def _scenes():
-    try:
-        from hispatial_assets import scenes
-    except ImportError as err:  # pragma: no cover - depends on the scene engine having landed
-        raise ImportError(f"scene engine not importable: {err}") from err
-    return scenes
 
 
 def rendered_corpus(n_images: int, *, kinds=("indoor", "outdoor"), width: int = WIDTH,
                     height: int = HEIGHT) -> list[tuple[pl.DataFrame, int, int]]:
     """(ground-truth objects, image width, image height) per rendered scene (small renders: truth is metric)."""
-    scenes = _scenes()
-    missing = [f for f in ("generate_scene", "render", "truth_objects") if not hasattr(scenes, f)]
-    if missing:
-        raise ImportError(f"hispatial_assets.scenes does not export {', '.join(missing)} yet")
     out = []
     for i in range(n_images):
         kind = kinds[i % len(kinds)]
@@ -49,7 +39,7 @@ def _image_size(truth) -> tuple[int, int]:
 
 def layout_objects(seed: int, kind: str = "indoor", width: int = WIDTH, height: int = HEIGHT) -> pl.DataFrame:
     """One scene's objects in the gravity frame with projected 2D boxes; objects out of view are dropped."""
-    scene = _scenes().generate_scene(seed, kind)
+    scene = scenes.generate_scene(seed, kind)
     K = scene.camera.intrinsics(width, height)
     R = scene.camera.rotation  # camera -> gravity
     rows = []

@@ -35,18 +35,12 @@ def assert_all_resolve(corpus) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def rendered():
-    try:
-        return scene_corpus.rendered_corpus(N_RENDERED)
-    except ImportError as err:
-        pytest.skip(f"scene engine rendering not available: {err}")
+    return scene_corpus.rendered_corpus(N_RENDERED)
 
 
 @pytest.fixture(scope="module")
 def layouts():
-    try:
-        return scene_corpus.layout_corpus(N_LAYOUTS)
-    except ImportError as err:
-        pytest.skip(f"scene engine not available: {err}")
+    return scene_corpus.layout_corpus(N_LAYOUTS)
 
 
 def test_rendered_scene_objects_resolve_to_their_object(rendered):
