@@ -1628,16 +1628,16 @@ def _check_choice(answer: str, av: dict, truth: Any, reading: Reading, names: Na
     if ask.kind == "pick" and list(av["option_ids"]) != values:
         return f"answer_value option_ids {av['option_ids']} != the options' objects {values}"
     if ask.kind == "length":
-        tol = judge.length_tolerance(truth, ask.unit)
         errs = [abs(v - truth) for v in values]
         if not judge.exact:
             return None if int(np.argmin(errs)) == pos else f"option {letter} is not the closest to {truth:.3f} m"
-        if errs[pos] > tol:
+        if errs[pos] > judge.length_tolerance(truth, ask.unit):
             return f"option {letter} ({opts[pos]}) but the truth is {truth:.4f} m"
-        apart = [k for k, v in enumerate(values) if k != pos and not judge.passes(v - truth, max(v, truth))
-                 and abs(v - truth) > 0 and errs[k] + ROUNDING_M[ask.unit] < max(
-                     judge.config.margin_abs_m, judge.config.margin_rel * max(v, truth)) - _EPS]
-        return f"options {[LETTERS[k] for k in apart]} are within the margin of the truth" if apart else None
+        # every other option must be clearly wrong: off the truth by the margin, less the shown rounding
+        c, rounding = judge.config, ROUNDING_M[ask.unit]
+        close = [LETTERS[k] for k, v in enumerate(values)
+                 if k != pos and errs[k] < max(c.margin_abs_m, c.margin_rel * max(v, truth)) - rounding - _EPS]
+        return f"options {close} are within the margin of the truth" if close else None
     if ask.kind == "xyz":
         truths = np.atleast_2d(truth)
         if not judge.exact:
@@ -1645,10 +1645,11 @@ def _check_choice(answer: str, av: dict, truth: Any, reading: Reading, names: Na
             return None if int(np.argmin(errs)) == pos else f"option {letter} is not the closest to the truth"
         if not any(judge.xyz_close(values[pos], t) for t in truths):
             return f"option {letter} {opts[pos]} but the truth is {np.round(truths[0], 3).tolist()}"
-        clash = [k for k, v in enumerate(values) if k != pos and any(
-            float(np.linalg.norm(v - t)) < max(judge.config.margin_abs_m, judge.config.margin_rel * float(np.linalg.norm(t)))
+        c = judge.config
+        close = [LETTERS[k] for k, v in enumerate(values) if k != pos and any(
+            float(np.linalg.norm(v - t)) < max(c.margin_abs_m, c.margin_rel * float(np.linalg.norm(t)))
             - math.sqrt(3) * _XYZ_ROUNDING for t in truths)]
-        return f"options {[LETTERS[k] for k in clash]} are within the margin of the truth" if clash else None
+        return f"options {close} are within the margin of the truth" if close else None
     if len(set(map(str, values))) != len(values):
         return f"options {opts} repeat a value"
     hits = [k for k, v in enumerate(values) if v == truth]
