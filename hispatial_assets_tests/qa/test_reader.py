@@ -70,3 +70,20 @@ def test_a_repeated_expression_falls_back_to_the_class_and_box_name(images):
     assert names.expression[first] == "the same thing"
     assert all(names.expression[o].startswith("the ") and "in the box [" in names.expression[o] for o in rest)
     assert names.object_of("The same thing.") == first
+
+
+def test_a_distractor_inside_the_margin_of_the_truth_is_flagged(qa, images):
+    """Options must be clearly wrong: a distance option 3 cm off the truth is a second right answer."""
+    rows = qa.filter((pl.col("task") == "distance") & (pl.col("format") == "choice")).head(20)
+    changed = []
+    for r in rows.iter_rows(named=True):
+        av = json.loads(r["answer_value"])
+        pos = "ABCD".index(av["choice"])
+        other = (pos + 1) % 4
+        av["options"][other] = f"{float(av['options'][pos].split()[0]) + 0.03:.2f} m"
+        stem, *lines = r["question"].split("\n")
+        lines[other] = f"{'ABCD'[other]}. {av['options'][other]}"
+        changed.append(r | {"question": "\n".join([stem, *lines]), "answer_value": json.dumps(av)})
+    verdicts = _verdicts(pl.DataFrame(changed, schema=qa.schema), images, Judge(QAConfig()))
+    assert not verdicts["holds"].any()
+    assert verdicts["reason"].str.contains("within the margin of the truth").all()

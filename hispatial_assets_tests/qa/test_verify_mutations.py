@@ -43,27 +43,25 @@ def _flagged(root: DataRoot, capsys) -> tuple[int, set[str]]:
 
 @pytest.fixture
 def qa(catalog, capsys):
-    """The catalog's QA as one frame; yields a writer for corrupted rows, then restores the tables."""
+    """The catalog's QA as one frame, and ``verify_with(changes)``: write the rows changed as given
+    ({qa_id: {column: value}}), run `verify`, return (exit code, flagged qa_ids). Restores the tables."""
     assert _flagged(catalog, capsys) == (0, set())
     uris = {lv: catalog.table_uri("qa", DROP, level=lv) for lv in range(4)}
     saved = {lv: io.read_bytes(u) for lv, u in uris.items()}
     frame = pl.concat([read_table(catalog, "qa", DROP, level=lv) for lv in range(4)])
 
-    def write(corrupted: pl.DataFrame) -> None:
+    def verify_with(changes: dict[str, dict]) -> tuple[int, set[str]]:
+        rows = frame.to_dicts()
+        for row in rows:
+            row.update(changes.get(row["qa_id"], {}))
+        corrupted = pl.DataFrame(rows, schema=frame.schema)
         for lv, uri in uris.items():
             io.write_parquet(uri, corrupted.filter(pl.col("level") == lv))
+        return _flagged(catalog, capsys)
 
-    yield frame, write
+    yield frame, verify_with
     for lv, uri in uris.items():
         io.write_bytes(uri, saved[lv])
-
-
-def _replace(frame: pl.DataFrame, changes: dict[str, dict]) -> pl.DataFrame:
-    """``frame`` with the given columns replaced on the rows named by qa_id."""
-    rows = frame.to_dicts()
-    for row in rows:
-        row.update(changes.get(row["qa_id"], {}))
-    return pl.DataFrame(rows, schema=frame.schema)
 
 
 def _names(catalog) -> dict[tuple[str, int], str]:
@@ -78,8 +76,8 @@ def _one_per_task(frame: pl.DataFrame, fmt: str, where=None) -> pl.DataFrame:
     return rows.group_by("task", maintain_order=True).first()
 
 
-def test_swapping_the_two_objects_of_every_direction_yes_no_question_is_flagged(catalog, qa, capsys):
-    frame, write = qa
+def test_swapping_the_two_objects_of_every_direction_yes_no_question_is_flagged(catalog, qa):
+    frame, verify_with = qa
     names = _names(catalog)
     rows = frame.filter((pl.col("task") == "direction") & (pl.col("format") == "boolean"))
     changes = {}
@@ -89,12 +87,11 @@ def test_swapping_the_two_objects_of_every_direction_yes_no_question_is_flagged(
         pattern = "|".join(re.escape(k) for k in sorted(swap, key=len, reverse=True))
         changes[r["qa_id"]] = {"question": re.sub(pattern, lambda m: swap[m.group(0)], r["question"])}
     assert len(changes) >= 10 and all(c["question"] != q for c, q in zip(changes.values(), rows["question"]))
-    write(_replace(frame, changes))
-    assert _flagged(catalog, capsys) == (1, set(changes))
+    assert verify_with(changes) == (1, set(changes))
 
 
-def test_swapping_two_option_texts_under_the_same_letter_is_flagged(catalog, qa, capsys):
-    frame, write = qa
+def test_swapping_two_option_texts_under_the_same_letter_is_flagged(qa):
+    frame, verify_with = qa
     changes = {}
     for r in _one_per_task(frame, "choice").iter_rows(named=True):
         av = json.loads(r["answer_value"])
@@ -108,12 +105,11 @@ def test_swapping_two_option_texts_under_the_same_letter_is_flagged(catalog, qa,
         changes[r["qa_id"]] = {"question": "\n".join([stem] + [f"{'ABCD'[k]}. {t}" for k, t in enumerate(texts)]),
                                "answer": f"{av['choice']}. {texts[pos]}", "answer_value": json.dumps(av)}
     assert len(changes) == 14
-    write(_replace(frame, changes))
-    assert _flagged(catalog, capsys) == (1, set(changes))
+    assert verify_with(changes) == (1, set(changes))
 
 
-def test_a_wrong_answer_text_is_flagged(catalog, qa, capsys):
-    frame, write = qa
+def test_a_wrong_answer_text_is_flagged(qa):
+    frame, verify_with = qa
     changes = {}
     distance = frame.filter((pl.col("task") == "distance") & (pl.col("format") == "free")).row(0, named=True)
     changes[distance["qa_id"]] = {"answer": "42 m"}  # the reviewer's corruption
@@ -122,28 +118,25 @@ def test_a_wrong_answer_text_is_flagged(catalog, qa, capsys):
                               & (pl.col("answer") != r["answer"]) & (pl.col("image_id") == r["image_id"]))
         changes[r["qa_id"]] = {"answer": others["answer"][0]}  # another row's answer to the same task
     assert len(changes) == 14
-    write(_replace(frame, changes))
-    assert _flagged(catalog, capsys) == (1, set(changes))
+    assert verify_with(changes) == (1, set(changes))
 
 
-def test_a_wrong_object_id_is_flagged(catalog, qa, capsys):
-    frame, write = qa
+def test_a_wrong_object_id_is_flagged(qa):
+    frame, verify_with = qa
     rows = frame.filter(pl.col("object_ids").list.len() > 0).group_by("task", "format", maintain_order=True).first()
     changes = {r["qa_id"]: {"object_ids": [999999, *r["object_ids"][1:]]} for r in rows.iter_rows(named=True)}
     assert len(changes) == 36  # every L1-L3 task in every format
-    write(_replace(frame, changes))
-    assert _flagged(catalog, capsys) == (1, set(changes))
+    assert verify_with(changes) == (1, set(changes))
 
 
-def test_a_flipped_yes_no_is_flagged(catalog, qa, capsys):
-    frame, write = qa
+def test_a_flipped_yes_no_is_flagged(qa):
+    frame, verify_with = qa
     changes = {}
     for r in _one_per_task(frame, "boolean").iter_rows(named=True):
         flipped = not json.loads(r["answer_value"])["bool"]
         changes[r["qa_id"]] = {"answer": "Yes" if flipped else "No", "answer_value": json.dumps({"bool": flipped})}
     assert len(changes) == 14
-    write(_replace(frame, changes))
-    assert _flagged(catalog, capsys) == (1, set(changes))
+    assert verify_with(changes) == (1, set(changes))
 
 
 OPPOSITE = {"to the right": "to the left", "to the left": "to the right", "toward the camera": "away from the camera",
@@ -151,10 +144,10 @@ OPPOSITE = {"to the right": "to the left", "to the left": "to the right", "towar
 MOVE = re.compile(r"( \d+(?:\.\d+)? (?:m|cm|inches|feet) )(to the right|to the left|toward the camera|away from the camera)")
 
 
-def test_a_changed_move_in_a_multi_step_problem_is_flagged_where_it_changes_the_answer(catalog, qa, capsys):
+def test_a_changed_move_in_a_multi_step_problem_is_flagged_where_it_changes_the_answer(catalog, qa):
     """The move reversed in the text; which answers that makes wrong is decided by the tests' own
     recompute (hispatial_assets_tests/qa/recompute.py) on the program with its move reversed too."""
-    frame, write = qa
+    frame, verify_with = qa
     objects = read_table(catalog, "objects", DROP)
     changes = {}
     for r in frame.filter((pl.col("task") == "multi_step") & pl.col("program").str.contains("moved")).iter_rows(named=True):
@@ -167,5 +160,4 @@ def test_a_changed_move_in_a_multi_step_problem_is_flagged_where_it_changes_the_
         if check_row(r | {"program": program}, Recompute(objs)) is not None:  # the answer no longer holds
             changes[r["qa_id"]] = {"question": question}
     assert len(changes) >= 10
-    write(_replace(frame, changes))
-    assert _flagged(catalog, capsys) == (1, set(changes))
+    assert verify_with(changes) == (1, set(changes))
