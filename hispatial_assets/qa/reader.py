@@ -218,6 +218,9 @@ class Scene:
 
 @dataclass(frozen=True)
 class Judge:
+    """How strictly a row is held to a scene: ``exact`` (the geometry it was made from: shown rounding,
+    margins required) or not (the truth: the margin is the tolerance). Margins come from ``config``."""
+
     config: QAConfig
     exact: bool = True
 
