@@ -250,6 +250,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"no ground truth, skipped: {', '.join(skipped)}")
     verdicts = pl.concat(frames) if frames else pl.DataFrame()
     if verdicts.is_empty():
+        if args.drop and not skipped:
+            print(f"error: drop {args.drop!r} has no QA rows under {root.root}", file=sys.stderr)
+            return 2
         print(f"no QA rows to verify under {root.root}")
         return 0
     unread = int((~verdicts["read"]).sum())

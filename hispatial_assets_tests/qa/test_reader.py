@@ -87,3 +87,40 @@ def test_a_distractor_inside_the_margin_of_the_truth_is_flagged(qa, images):
     verdicts = _verdicts(pl.DataFrame(changed, schema=qa.schema), images, Judge(QAConfig()))
     assert not verdicts["holds"].any()
     assert verdicts["reason"].str.contains("within the margin of the truth").all()
+
+
+def _tiny_names() -> tuple[Names, dict[str, int]]:
+    objects = pl.DataFrame({"object_id": [3, 5, 8], "label": ["chair", "lamp", "sofa"],
+                            "box_x0": [0.0] * 3, "box_y0": [0.0] * 3, "box_x1": [10.0] * 3, "box_y1": [10.0] * 3})
+    referrals = pl.DataFrame({"object_id": [3, 5, 8], "expression": ["the red chair", "the lamp", "the lamp by the sofa"]})
+    return Names(objects, referrals, 640, 480), {"chair": 3, "lamp": 5, "lamp by the sofa": 8}
+
+
+@pytest.mark.parametrize("question,task,fmt,named,relation,move,pixels", [
+    ("Is the lamp to the left of the red chair, as seen from the camera?",
+     "direction", "boolean", ("chair", "lamp"), "to the left of", None, ()),
+    ("Is the lamp by the sofa to the left of the lamp, as seen from the camera?",  # nested names: longest wins
+     "direction", "boolean", ("lamp", "lamp by the sofa"), "to the left of", None, ()),
+    ("If the red chair moved 50 cm to the left, would it be closer to the lamp than to the lamp by the sofa? "
+     "(Directions as seen from the camera in the gravity-aligned frame; center-to-center distances.)",
+     "multi_step", "boolean", ("chair", "lamp", "lamp by the sofa"), "closer", ("to the left", 0.5), ()),
+    ("Is the point at pixel [12, 500] closer to the camera than the point at pixel [900, 10]?",
+     "depth_order", "boolean", (), "closer to", None, ("12, 500", "900, 10")),
+    ("Which of these is taller? (3D boxes in the gravity-aligned frame.)\nA. The lamp\nB. The red chair",
+     "compare", "choice", ("lamp", "chair"), "taller", None, ()),
+])
+def test_a_question_reads_as_its_task_relation_objects_move_and_pixels(question, task, fmt, named, relation, move, pixels):
+    from hispatial_assets.qa.reader import read_question
+
+    names, ids = _tiny_names()
+    reading = read_question(question, names)
+    assert (reading.task, reading.format) == (task, fmt)
+    assert reading.ask.named == tuple(ids[n] for n in named)
+    assert (reading.ask.relation, reading.ask.move, reading.ask.pixels) == (relation, move, pixels)
+
+
+def test_text_that_is_no_question_form_is_unread_not_skipped(qa, images):
+    rows = qa.head(3).with_columns(pl.lit("What is the meaning of this?").alias("question"))
+    verdicts = _verdicts(rows, images[:1], Judge(QAConfig()))
+    assert not verdicts["read"].any() and not verdicts["holds"].any()
+    assert coverage(verdicts)["coverage_pct"].to_list() == [0.0] * len(coverage(verdicts))
