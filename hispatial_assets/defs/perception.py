@@ -72,7 +72,7 @@ def build_objects_asset(code_version: str) -> dg.AssetsDefinition:
 @dg.asset_check(asset="objects", description="On scene-engine drops: objects vs gt_objects paired by mask IoU. "
                 "Fails when fewer than 90% of the truth objects (of >= 50 pixels) are found with the right label, "
                 "or when whole objects' median center error (relative to distance), size error or yaw error break "
-                "the limits of geometry/metrics.py (10%, 25%, 15°; judged on >= 10 objects). With an oracle "
+                "the limits of geometry/metrics.py (10%, 25%, 15°; judged on >= 20 objects). With an oracle "
                 "detector the boxes are copied from the truth: the metadata says so, and the zero errors measure "
                 "nothing.")
 def objects_match_ground_truth(context: dg.AssetCheckExecutionContext, data_root: DataRootResource,

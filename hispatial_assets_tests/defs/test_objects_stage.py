@@ -126,8 +126,9 @@ def test_the_objects_limits_pass_the_estimated_path_and_reject_boxes_off_by_a_sc
     refs, _, gt = drop
     fitted = _estimated_objects(refs)
 
-    def judge(objects: pl.DataFrame) -> tuple[list[str], list[str]]:
-        return object_limit_violations(object_error_summary(object_errors(objects, gt, lambda _: (H, W)), gt["n_points"]))
+    def judge(objects: pl.DataFrame) -> tuple[list[str], list[str]]:  # 8 small images: 14 whole objects
+        summary = object_error_summary(object_errors(objects, gt, lambda _: (H, W)), gt["n_points"])
+        return object_limit_violations(summary, min_objects=10)
 
     broken, unjudged = judge(fitted)
     assert broken == [] and not any("center" in u or "size" in u for u in unjudged)  # judged, and within the limits
@@ -218,3 +219,15 @@ def test_annotations_sidecar_detections_give_back_the_truth_masks_and_labels(dro
         assert det.labels == [o["label"] for o in objs]
         np.testing.assert_array_equal(det.boxes, np.array([o["box_2d"] for o in objs], np.float32))
         np.testing.assert_array_equal(det.masks, masks)
+
+
+def test_a_median_over_too_few_objects_is_reported_not_judged_and_a_judged_one_is_held_to_its_limit():
+    from hispatial_assets.geometry.metrics import MIN_JUDGED
+
+    summary = {"matched_share": 1.0, "whole_objects": MIN_JUDGED, "elongated_whole_objects": MIN_JUDGED - 1,
+               "median_relative_center_error": 0.05, "median_size_error": 0.30, "median_yaw_error_deg": 40.0}
+    broken, unjudged = object_limit_violations(summary)
+    assert broken == ["median_size_error 0.3 (limit <= 0.25)"]
+    assert unjudged == [f"median_yaw_error_deg: {MIN_JUDGED - 1} objects, {MIN_JUDGED} needed"]
+    broken, _ = object_limit_violations(summary | {"elongated_whole_objects": MIN_JUDGED})
+    assert "median_yaw_error_deg 40.0 (limit <= 15.0)" in broken
