@@ -100,6 +100,8 @@ def test_demo_exact_runs_the_exact_path_whose_answers_all_hold_against_the_truth
     assert "exact path" in out and "HISPATIAL_PROFILE=exact" in out
     assert main(["verify", "--root", cli_env, "--against", "gt_objects"]) == 0
     assert "100.0% of the answers stay true under the scene's truth" in capsys.readouterr().out
+    assert main(["verify", "--root", cli_env, "--drop", "no_such_drop"]) == 2
+    assert "no QA rows" in capsys.readouterr().err
     assert main(["sql", "select count(*) as n from objects o join gt_objects g using (drop_id, image_id, object_id) "
                  "where o.center_x = g.center_x and o.width = g.width", "--root", cli_env, "--format", "json"]) == 0
     matched = json.loads(capsys.readouterr().out)[0]["n"]
