@@ -69,6 +69,9 @@ class Backend(Protocol):
 
 
 class PointMapBackend(Backend, Protocol):
+    """A backend may also offer ``estimate_batch(images) -> list[PointMap]`` with a ``batch_size``;
+    the point-map stage then hands it that many images at a time."""
+
     def estimate(self, image: ImageRef) -> PointMap: ...
 
 

@@ -15,9 +15,10 @@ Expected local layouts::
                     preprocessor_config.json (size, image_mean, image_std) -- e.g. a snapshot of
                     apple/DepthPro-hf. Preprocessing is done here (resize, rescale, normalize) because
                     transformers' DepthPro image processor needs torchvision.
-    moge            <path> a MoGe checkpoint file (e.g. moge-2-vitl-normal/model.pt) or a directory that
-                    ``MoGeModel.from_pretrained`` reads, with the ``moge`` package installed
-                    (``pip install git+https://github.com/microsoft/MoGe.git``); use MoGe-2 (metric).
+    moge            <path> an official MoGe-2 checkpoint file (e.g. a snapshot of Ruicheng/moge-2-vitl-normal:
+                    model.pt, a dict of model_config and state dict) or the folder holding it. The native
+                    implementation (`moge2`) needs nothing more; ``implementation: package`` runs the
+                    ``moge`` package instead (``pip install 'hispatial-assets[moge]'``).
 """
 
 from __future__ import annotations
@@ -170,46 +171,91 @@ class DepthProPointMaps(_TransformersDepth):
 
 
 class MogePointMaps:
-    """``moge``: MoGe(-2) through the ``moge`` package, imported only when the model is first needed.
+    """``moge``: MoGe-2 metric point maps from an official checkpoint file.
 
-    MoGe predicts the point map, validity mask and normalized intrinsics itself; ``fov_deg``, if set,
-    is passed to it as the known horizontal field of view.
+    ``implementation="native"`` (the default) runs `moge2`, this project's own MoGe-2 (torch and
+    transformers only), batched over same-size images, in half precision on CUDA; ``"package"`` runs the
+    ``moge`` package (the ``[moge]`` extra), one image at a time. Both return the same `PointMap`: the
+    model's points, validity mask and recovered intrinsics; ``fov_deg``, if set, is the known
+    horizontal field of view (only the z-shift is then recovered).
     """
 
     name = "moge"
-    version = "1"
+    version = "2"
     setting = "point_maps.moge_path"
 
-    def __init__(self, path: str, model_version: str = "v2", fov_deg: float | None = None,
-                 resolution_level: int = 9, device: str = "cpu"):
+    def __init__(self, path: str, implementation: str = "native", model_version: str = "v2",
+                 fov_deg: float | None = None, resolution_level: int = 9, num_tokens: int | None = None,
+                 batch_size: int = 4, device: str = "cpu"):
+        if implementation not in ("native", "package"):
+            raise ValueError(f"point_maps.moge.implementation must be 'native' or 'package', not {implementation!r}")
+        if implementation == "native" and model_version != "v2":
+            raise ValueError(f"the native MoGe is MoGe-2 only; model_version {model_version!r} needs "
+                             f"implementation 'package'")
         self.path = require_checkpoint(path, self.setting)
-        self.model_version, self.fov_deg, self.resolution_level = model_version, fov_deg, resolution_level
-        self.device = resolve_device(device)
+        self.implementation, self.model_version = implementation, model_version
+        self.fov_deg, self.resolution_level, self.num_tokens = fov_deg, int(resolution_level), num_tokens
+        self.batch_size, self.device = max(1, int(batch_size)), resolve_device(device)
         self._model: Any = None
 
     def settings(self) -> dict:
-        return {"model_version": self.model_version, "fov_deg": self.fov_deg,
-                "resolution_level": self.resolution_level, "checkpoint": checkpoint_fingerprint(self.path)}
+        return {"implementation": self.implementation, "model_version": self.model_version, "fov_deg": self.fov_deg,
+                "resolution_level": self.resolution_level, "num_tokens": self.num_tokens,
+                "checkpoint": checkpoint_fingerprint(self.path)}
 
     @property
     def model(self) -> Any:
         if self._model is None:
-            import importlib
+            if self.implementation == "native":
+                from hispatial_assets.perception import moge2
 
-            try:
-                module = importlib.import_module(f"moge.model.{self.model_version}")
-            except ImportError as e:
-                raise ImportError("the moge point-map backend needs the `moge` package: "
-                                  "pip install git+https://github.com/microsoft/MoGe.git") from e
-            self._model = module.MoGeModel.from_pretrained(self.path).to(self.device).eval()
+                self._model = moge2.load_checkpoint(self.path, self.device)
+            else:
+                from hispatial_assets.perception.moge2 import checkpoint_file
+
+                self._model = _moge_package_model(self.model_version, checkpoint_file(self.path))
+                self._model = self._model.to(self.device).eval()
         return self._model
 
+    def estimate_rgbs(self, rgbs: list[np.ndarray]) -> list[PointMap]:
+        """One point map per RGB image; the native network runs same-size images together."""
+        if self.implementation == "package":
+            return [self._package_estimate(rgb) for rgb in rgbs]
+        import torch
+
+        from hispatial_assets.perception import moge2
+
+        out: list[PointMap | None] = [None] * len(rgbs)
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for i, rgb in enumerate(rgbs):
+            by_size.setdefault(tuple(rgb.shape[:2]), []).append(i)
+        for members in by_size.values():
+            for s in range(0, len(members), self.batch_size):
+                idx = members[s: s + self.batch_size]
+                x = torch.from_numpy(np.stack([np.asarray(rgbs[i], np.float32) for i in idx]).transpose(0, 3, 1, 2) / 255.0)
+                maps = moge2.infer(self.model, x, num_tokens=self.num_tokens, resolution_level=self.resolution_level,
+                                   fov_x_deg=self.fov_deg)
+                for i, pm in zip(idx, maps):
+                    out[i] = pm
+        return [pm for pm in out if pm is not None]
+
     def estimate_rgb(self, rgb: np.ndarray) -> PointMap:
+        return self.estimate_rgbs([rgb])[0]
+
+    def estimate(self, image: ImageRef) -> PointMap:
+        return self.estimate_rgb(image.rgb())
+
+    def estimate_batch(self, images: list[ImageRef]) -> list[PointMap]:
+        return self.estimate_rgbs([image.rgb() for image in images])
+
+    def _package_estimate(self, rgb: np.ndarray) -> PointMap:
         import torch
 
         h, w = rgb.shape[:2]
         x = torch.from_numpy(np.asarray(rgb, np.float32).transpose(2, 0, 1) / 255.0).to(self.device)
         kwargs: dict[str, Any] = {"resolution_level": self.resolution_level}
+        if self.num_tokens is not None:
+            kwargs["num_tokens"] = int(self.num_tokens)
         if self.fov_deg is not None:
             kwargs["fov_x"] = float(self.fov_deg)
         with torch.no_grad():
@@ -224,8 +270,16 @@ class MogePointMaps:
         xyz = np.where(mask[..., None], points, 0.0).astype(np.float32)
         return PointMap(xyz=xyz, mask=mask, intrinsics=K.astype(np.float32))
 
-    def estimate(self, image: ImageRef) -> PointMap:
-        return self.estimate_rgb(image.rgb())
+
+def _moge_package_model(model_version: str, path: str) -> Any:
+    import importlib
+
+    try:
+        module = importlib.import_module(f"moge.model.{model_version}")
+    except ImportError as e:
+        raise ImportError("point_maps.moge.implementation 'package' needs the `moge` package: "
+                          "pip install 'hispatial-assets[moge]' (or implementation 'native')") from e
+    return module.MoGeModel.from_pretrained(path)
 
 
 def _numpy(x: Any) -> np.ndarray:

@@ -6,7 +6,7 @@ contracts; images a backend cannot handle are returned as `rejected` rows with t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import polars as pl
 
@@ -37,11 +37,9 @@ def point_maps_for_drop(refs: list[ImageRef], backend, backend_id: str, point_ma
     from hispatial_assets.storage.point_maps import write_point_map
 
     rows, rejected = [], []
-    for ref in refs:
-        try:
-            pm = backend.estimate(ref)
-        except (FileNotFoundError, ValueError) as e:
-            rejected.append(_rejected(ref.drop_id, ref, str(e), "point_maps"))
+    for ref, pm in _estimate_point_maps(refs, backend):
+        if isinstance(pm, Exception):
+            rejected.append(_rejected(ref.drop_id, ref, str(pm), "point_maps"))
             continue
         uri = point_map_uri(ref.image_id)
         data = write_point_map(uri, pm)
@@ -53,6 +51,26 @@ def point_maps_for_drop(refs: list[ImageRef], backend, backend_id: str, point_ma
             "bytes": len(data), "sha256": io.sha256_bytes(data),
         })
     return _frame(rows, "point_maps"), _frame(rejected, "rejected")
+
+
+def _estimate_point_maps(refs: list[ImageRef], backend) -> Iterator[tuple[ImageRef, PointMap | Exception]]:
+    """Each image's point map, or the error that rejects it. Backends with ``estimate_batch`` get
+    ``batch_size`` images at a time; a failing batch is retried image by image, so only the bad image
+    is rejected."""
+    size = int(getattr(backend, "batch_size", 1)) if hasattr(backend, "estimate_batch") else 1
+    for start in range(0, len(refs), size):
+        chunk = refs[start: start + size]
+        if len(chunk) > 1:
+            try:
+                yield from zip(chunk, backend.estimate_batch(chunk))
+                continue
+            except (FileNotFoundError, ValueError):
+                pass
+        for ref in chunk:
+            try:
+                yield ref, backend.estimate(ref)
+            except (FileNotFoundError, ValueError) as e:
+                yield ref, e
 
 
 def gravity_for_drop(refs: list[ImageRef], point_maps: PointMapLoader, backend, backend_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:

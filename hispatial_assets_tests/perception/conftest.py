@@ -21,7 +21,8 @@ def checkpoints(tmp_path_factory):
                 "depth_anything": lambda p: tiny_models.save_depth_anything(p, varied=True),
                 "depth_pro": tiny_models.save_depth_pro,
                 "orient_anything": tiny_models.save_orient_anything, "vlm": tiny_models.save_vlm,
-                "vlm_red_box": lambda p: tiny_models.save_vlm(p, reply="red box")}
+                "vlm_red_box": lambda p: tiny_models.save_vlm(p, reply="red box"),
+                "moge2": tiny_models.save_moge2, "siglip": tiny_models.save_siglip}
 
     def get(kind: str) -> str:
         if kind not in built:

@@ -1,4 +1,5 @@
-"""Point-map backends on tiny random-init DepthAnything / DepthPro checkpoints, and the MoGe adapter."""
+"""Point-map backends on tiny random-init DepthAnything / DepthPro / MoGe-2 checkpoints, and the
+adapter of the `moge` package."""
 
 from __future__ import annotations
 
@@ -108,12 +109,53 @@ def test_missing_checkpoint_names_the_setting(tmp_path, cls, setting):
         cls(str(tmp_path / "absent"))
 
 
-def test_moge_without_the_package_says_how_to_install_it(tmp_path, monkeypatch):
+def test_the_moge_package_route_without_the_package_says_how_to_install_it(tmp_path, monkeypatch):
     ckpt = tmp_path / "model.pt"
     ckpt.write_bytes(b"")
     monkeypatch.setitem(sys.modules, "moge", None)
-    with pytest.raises(ImportError, match="pip install"):
-        MogePointMaps(str(ckpt)).estimate_rgb(np.zeros((4, 6, 3), np.uint8))
+    with pytest.raises(ImportError, match=r"pip install 'hispatial-assets\[moge\]'"):
+        MogePointMaps(str(ckpt), implementation="package").estimate_rgb(np.zeros((4, 6, 3), np.uint8))
+
+
+def test_native_moge_point_map_is_a_pinhole_lift_at_the_image_size(checkpoints, image_512x384):
+    backend = MogePointMaps(checkpoints("moge2"), num_tokens=48)
+    pm = backend.estimate(image_512x384)
+    assert pm.shape == (384, 512) and pm.xyz.dtype == np.float32 and np.isfinite(pm.xyz).all()
+    assert pm.mask.mean() > 0.9 and np.all(pm.xyz[..., 2][pm.mask] > 0) and not pm.xyz[~pm.mask].any()
+    K = pm.intrinsics
+    assert K[0, 0] == pytest.approx(K[1, 1], rel=1e-6) and (K[0, 2], K[1, 2]) == (256.0, 192.0)
+    _assert_lifted_with(pm, K)
+
+
+def test_native_moge_batches_give_the_same_point_maps_as_single_images(checkpoints, tmp_path):
+    images = [tiny_models.write_image(tmp_path, tiny_models.random_rgb(w, h, seed=i), f"i{i}")
+              for i, (w, h) in enumerate([(128, 96), (96, 128), (128, 96), (128, 96)])]
+    backend = MogePointMaps(checkpoints("moge2"), num_tokens=32, batch_size=2)
+    together = backend.estimate_batch(images)
+    for image, pm in zip(images, together):
+        alone = backend.estimate(image)
+        assert pm.shape == (image.height, image.width)
+        np.testing.assert_allclose(pm.xyz, alone.xyz, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(pm.intrinsics, alone.intrinsics, rtol=1e-5)
+
+
+def test_moge_identity_names_implementation_settings_and_checkpoint(checkpoints, tmp_path):
+    from hispatial_assets.perception.base import identity
+
+    native = MogePointMaps(checkpoints("moge2"))
+    other = tiny_models.save_moge2(tmp_path / "vitl", size="vitl")
+    assert identity(native).startswith("moge@2+")
+    assert identity(native) != identity(MogePointMaps(checkpoints("moge2"), implementation="package"))
+    assert identity(native) != identity(MogePointMaps(checkpoints("moge2"), resolution_level=5))
+    assert identity(native) != identity(MogePointMaps(other))
+    assert identity(native) == identity(MogePointMaps(checkpoints("moge2"), batch_size=8))  # same outputs
+
+
+def test_the_native_moge_is_moge2_only(checkpoints):
+    with pytest.raises(ValueError, match="MoGe-2 only"):
+        MogePointMaps(checkpoints("moge2"), model_version="v1")
+    with pytest.raises(ValueError, match="native' or 'package'"):
+        MogePointMaps(checkpoints("moge2"), implementation="onnx")
 
 
 def test_moge_output_becomes_a_point_map_with_pixel_intrinsics(tmp_path, monkeypatch):
@@ -152,7 +194,7 @@ def test_moge_output_becomes_a_point_map_with_pixel_intrinsics(tmp_path, monkeyp
     ckpt = tmp_path / "model.pt"
     ckpt.write_bytes(b"")
 
-    pm = MogePointMaps(str(ckpt), fov_deg=75.0).estimate_rgb(np.zeros((h, w, 3), np.uint8))
+    pm = MogePointMaps(str(ckpt), implementation="package", fov_deg=75.0).estimate_rgb(np.zeros((h, w, 3), np.uint8))
     assert calls["path"] == str(ckpt) and calls["shape"] == (3, h, w) and calls["kwargs"]["fov_x"] == 75.0
     np.testing.assert_allclose(pm.intrinsics, [[0.8 * w, 0, w / 2], [0, 0.8 * w, h / 2], [0, 0, 1]], rtol=1e-6)
     assert not pm.mask[:, :10].any() and pm.mask[:, 10:].all()

@@ -165,6 +165,61 @@ def save_orient_anything(path: str | Path, seed: int = 0, azimuth_deg: int | Non
     return str(path)
 
 
+# Reduced widths of each MoGe-2 size's architecture: the backbone keeps its depth and tapped blocks
+# (12 blocks tapped at 2, 5, 8, 11 for ViT-S/B; 24 at 5, 11, 17, 23 for ViT-L), every width shrinks.
+MOGE2_REDUCED = {
+    "vits": {"dim": 16, "dims": (8, 8, 8, 8), "backbone_config": {"hidden_size": 16, "num_attention_heads": 2}},
+    "vitb": {"dim": 24, "dims": (12, 8, 8, 8), "backbone_config": {"hidden_size": 24, "num_attention_heads": 3}},
+    "vitl": {"dim": 32, "dims": (16, 8, 8, 8), "backbone_config": {"hidden_size": 32, "num_attention_heads": 4}},
+}
+
+
+def moge2_net(size: str = "vits", normal: bool = True, seed: int = 0):
+    """A reduced random-init MoGe-2 of ``size``'s architecture and its config. The mask head's last
+    bias is raised so most pixels are valid (a random mask head would reject about half)."""
+    import torch
+
+    from hispatial_assets.perception import moge2
+
+    config = moge2.moge2_config(size, normal, **MOGE2_REDUCED[size])
+    _seed(seed)
+    net = moge2.build(config).eval()
+    with torch.no_grad():
+        net.mask_head.output_blocks[-1].bias.fill_(4.0)
+    return net, config
+
+
+def save_moge2(path: str | Path, size: str = "vits", normal: bool = True, seed: int = 0) -> str:
+    """A reduced random-init MoGe-2 written as an official ``model.pt`` (``path`` is a folder)."""
+    from hispatial_assets.perception import moge2
+
+    net, config = moge2_net(size, normal, seed)
+    return moge2.save_checkpoint(net, config, str(Path(path) / "model.pt"))
+
+
+def save_siglip(path: str | Path, seed: int = 0) -> str:
+    """SigLIP with 1-layer 16-dim text and vision towers on 32 px images, a byte-level BPE tokenizer."""
+    from transformers import PreTrainedTokenizerFast, SiglipConfig, SiglipModel
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
+
+    from hispatial_assets.perception.vocabulary import EVERYDAY_OBJECTS, PROMPT_TEMPLATES
+
+    corpus = [t.format(tag) for t in PROMPT_TEMPLATES for tag in EVERYDAY_OBJECTS]
+    tk = byte_bpe_tokenizer(["<pad>", "</s>", "<unk>"], corpus, vocab_size=400)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    tower = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+    config = SiglipConfig(text_config=dict(tower, vocab_size=tk.get_vocab_size(), max_position_embeddings=32,
+                                           pad_token_id=tk.token_to_id("<pad>"), bos_token_id=None,
+                                           eos_token_id=tk.token_to_id("</s>")),
+                          vision_config=dict(tower, image_size=32, patch_size=8))
+    _seed(seed)
+    model = SiglipModel(config)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    SiglipImageProcessorPil(size={"height": 32, "width": 32}).save_pretrained(path)
+    return str(path)
+
+
 def byte_bpe_tokenizer(special: list[str], corpus: list[str], vocab_size: int = 300):
     """A byte-level BPE trained in memory on ``corpus``: every string encodes, nothing is downloaded."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
