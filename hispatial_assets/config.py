@@ -3,7 +3,9 @@
 Read at definitions load (code versions depend on it) from ``$HISPATIAL_CONFIG`` (a JSON file)
 or from ``HISPATIAL_<STAGE>_BACKEND`` variables, on top of a profile: "estimated" (the default:
 what a real pipeline runs, on the scene engine's images) or "exact" (``$HISPATIAL_PROFILE=exact``:
-every stage reads the truth).
+every stage reads the truth). A stage's settings are flat (``{"backend": "moge", "path": ...}``) or
+in a block per backend (``{"backend": "synthetic", "moge": {"path": ...}}``), so a variable can switch
+to a backend whose checkpoint paths the file already holds.
 """
 
 from __future__ import annotations
@@ -44,8 +46,10 @@ class PipelineConfig:
         qa: dict[str, Any] = raw.get("qa", {})
         for stage in stages:
             name = os.environ.get(f"HISPATIAL_{stage.upper()}_BACKEND")
-            if name:
-                stages[stage] = {"backend": name}
+            if name and stages[stage].get("backend") != name:
+                # a new backend: the old one's flat settings go, every backend's own block stays
+                blocks = {k: v for k, v in stages[stage].items() if k in registry.BACKENDS.get(stage, {})}
+                stages[stage] = {"backend": name, **blocks}
         return cls(stages=stages, qa=qa).validated()
 
     @classmethod

@@ -93,13 +93,22 @@ def spec_identity(stage: str, spec: dict[str, Any]) -> str:
     from hispatial_assets.perception.base import identity
 
     cls = backend_class(stage, spec["backend"])
-    settings = {k: v for k, v in spec.items() if k != "backend"}
+    settings = backend_settings(stage, spec)
     try:
         return identity(cls(**settings))
     except (FileNotFoundError, ImportError, TypeError, ValueError):
         return identity_of(cls.name, str(cls.version), settings) + "+unbuilt"
 
 
+def backend_settings(stage: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The constructor settings of a stage spec: its flat keys plus the block named after the chosen
+    backend (``{"backend": "moge", "moge": {"path": ...}}``); other backends' blocks are ignored."""
+    names = BACKENDS.get(stage, {})
+    block = spec.get(spec["backend"])
+    flat = {k: v for k, v in spec.items() if k != "backend" and k not in names}
+    return {**flat, **(block if isinstance(block, dict) else {})}
+
+
 def build_backend(stage: str, spec: dict[str, Any]) -> Any:
     cls = backend_class(stage, spec["backend"])
-    return cls(**{k: v for k, v in spec.items() if k != "backend"})
+    return cls(**backend_settings(stage, spec))

@@ -25,3 +25,17 @@ def test_a_missing_checkpoint_still_loads_the_definitions_and_names_the_backend(
     config = PipelineConfig().with_stage("point_maps", backend="depth_anything", path="/nowhere/depth")
     versions = code_versions(config)
     assert versions["point_maps"].startswith("1|depth_anything@") and versions["point_maps"].endswith("+unbuilt")
+
+
+def test_a_backend_variable_switches_to_a_block_the_config_file_holds(tmp_path, monkeypatch):
+    import json
+
+    (tmp_path / "c.json").write_text(json.dumps({"stages": {"point_maps": {
+        "backend": "synthetic_noisy", "seed": 3, "sensor": {"depth_scale": 500.0}, "moge": {"path": "/m.pt"}}}}))
+    monkeypatch.setenv("HISPATIAL_CONFIG", str(tmp_path / "c.json"))
+    assert PipelineConfig.from_env().build("point_maps").seed == 3  # flat settings of the chosen backend
+    monkeypatch.setenv("HISPATIAL_POINT_MAPS_BACKEND", "sensor")
+    config = PipelineConfig.from_env()  # the other backend's flat settings go, the blocks stay
+    assert config.stages["point_maps"] == {"backend": "sensor", "sensor": {"depth_scale": 500.0}, "moge": {"path": "/m.pt"}}
+    assert config.build("point_maps").depth_scale == 500.0
+    assert spec_identity("point_maps", config.stages["point_maps"]) == identity(config.build("point_maps"))
