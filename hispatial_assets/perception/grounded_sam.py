@@ -1,7 +1,8 @@
 """`grounded_sam` detection: tags -> GroundingDINO boxes -> SAM masks (DESIGN §5), local checkpoints only.
 
 Tags come from a configured vocabulary, or from an image tagger (any ``rgb -> list[str]`` callable;
-`RamTagger` adapts Recognize Anything). GroundingDINO proposes boxes for the tags, class-agnostic NMS
+see `tagging`): SigLIP zero-shot tagging when ``siglip_path`` is set, Recognize Anything when
+``tagger`` is a RAM checkpoint path. GroundingDINO proposes boxes for the tags, class-agnostic NMS
 removes duplicates across labels, and SAM turns every kept box into a mask at the original image size.
 
 Expected local layouts (``save_pretrained`` output of model + processor; nothing is downloaded)::
@@ -10,8 +11,10 @@ Expected local layouts (``save_pretrained`` output of model + processor; nothing
                            (e.g. a snapshot of IDEA-Research/grounding-dino-tiny; see `grounding`)
     sam_path/              config.json (SamConfig), model.safetensors, processor_config.json or
                            preprocessor_config.json (SamProcessor; e.g. a snapshot of facebook/sam-vit-base)
-    ram_path               a Recognize Anything checkpoint file (e.g. ram_plus_swin_large_14m.pth),
-                           used only through `RamTagger` with the ``ram`` package installed
+    siglip_path/           SigLIP or SigLIP 2 (model, tokenizer, image processor), the default tagger
+                           when set (see `tagging.SiglipTagger`)
+    tagger                 a Recognize Anything checkpoint file (e.g. ram_plus_swin_large_14m.pth),
+                           used through `RamTagger` with the ``ram`` package installed
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from hispatial_assets.perception.base import (
 )
 from hispatial_assets.perception.grounding import GroundingDino, resolve_device
 from hispatial_assets.perception.referral.common import box_iou
+from hispatial_assets.perception.tagging import RamTagger, SiglipTagger
 
 # Everyday indoor and outdoor classes, the default when neither a vocabulary nor a tagger is configured.
 DEFAULT_VOCABULARY = [
@@ -55,49 +59,6 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarr
             ious = box_iou(boxes[i], boxes[order])[0]
             order = [j for j, v in zip(order, ious) if v <= iou_threshold]
     return np.asarray(keep, dtype=np.int64)
-
-
-class RamTagger:
-    """Recognize Anything (RAM / RAM++) as a tagger: ``tagger(rgb) -> list[str]``.
-
-    Needs the ``ram`` package (``pip install git+https://github.com/xinyu1205/recognize-anything.git``)
-    and a local checkpoint file; it never downloads.
-    """
-
-    name = "ram_plus"
-    version = "1"
-
-    def __init__(self, path: str, image_size: int = 384, vit: str = "swin_l", device: str = "cpu",
-                 setting: str = "detector.ram_path"):
-        self.path = require_checkpoint(path, setting)
-        self.image_size, self.vit, self.device = image_size, vit, resolve_device(device)
-        self._model: Any = None
-        self._transform: Any = None
-
-    def settings(self) -> dict:
-        return {"image_size": self.image_size, "vit": self.vit, "checkpoint": checkpoint_fingerprint(self.path)}
-
-    def _load(self) -> None:
-        try:
-            from ram import get_transform, inference_ram
-            from ram.models import ram_plus
-        except ImportError as e:
-            raise ImportError(
-                "the RAM tagger needs the `ram` package: "
-                "pip install git+https://github.com/xinyu1205/recognize-anything.git") from e
-        self._model = ram_plus(pretrained=self.path, image_size=self.image_size, vit=self.vit).eval().to(self.device)
-        self._transform = get_transform(image_size=self.image_size)
-        self._infer = inference_ram
-
-    def __call__(self, rgb: np.ndarray) -> list[str]:
-        import torch
-
-        if self._model is None:
-            self._load()
-        x = self._transform(Image.fromarray(np.asarray(rgb, dtype=np.uint8))).unsqueeze(0).to(self.device)
-        with torch.no_grad():
-            english = self._infer(x, self._model)[0]
-        return [t.strip() for t in english.split("|") if t.strip()]
 
 
 class Sam:
@@ -153,10 +114,12 @@ class Sam:
 class GroundedSamDetector:
     """`DetectionBackend` ``grounded_sam``: tags -> GroundingDINO -> NMS -> SAM -> `Detections`.
 
-    ``vocabulary``: the phrases to look for (default `DEFAULT_VOCABULARY`); with a ``tagger`` the image's
-    tags are used instead, restricted to the vocabulary when one is given (a string ``tagger`` is the path of
-    a local RAM checkpoint, see `RamTagger`). Checkpoint paths are checked
-    at construction (`CheckpointNotFound`); the models load on the first image.
+    ``vocabulary``: the phrases to look for (default `DEFAULT_VOCABULARY`); with a tagger the image's
+    tags are used instead, restricted to the vocabulary when one is given. The tagger is ``tagger`` (a
+    callable, or the path of a local RAM checkpoint, see `RamTagger`), else a `SiglipTagger` when
+    ``siglip_path`` is set: it scores ``tag_vocabulary`` (default: ``vocabulary``, else the shipped
+    everyday-objects list) with ``tag_threshold`` and ``tag_top_k``. Checkpoint paths are checked at
+    construction (`CheckpointNotFound`); the models load on the first image.
     """
 
     name = "grounded_sam"
@@ -165,11 +128,18 @@ class GroundedSamDetector:
     def __init__(self, grounding_dino_path: str, sam_path: str, vocabulary: list[str] | None = None,
                  tagger: Callable[[np.ndarray], list[str]] | str | None = None, box_threshold: float = 0.3,
                  text_threshold: float = 0.25, nms_iou: float = 0.5, mask_threshold: float = 0.0,
-                 min_mask_px: int = 16, max_detections: int = 100, device: str = "cpu"):
+                 min_mask_px: int = 16, max_detections: int = 100, siglip_path: str | None = None,
+                 tag_vocabulary: list[str] | str | None = None, tag_threshold: float = 0.1, tag_top_k: int = 20,
+                 device: str = "cpu"):
         self.grounding_dino_path = require_checkpoint(grounding_dino_path, "detector.grounding_dino_path")
         self.sam_path = require_checkpoint(sam_path, "detector.sam_path")
         self.vocabulary = [v.strip().lower() for v in vocabulary] if vocabulary is not None else None
-        self.tagger = RamTagger(tagger, device=device) if isinstance(tagger, str) else tagger
+        if isinstance(tagger, str):
+            tagger = RamTagger(tagger, device=device)
+        elif tagger is None and siglip_path is not None:
+            tagger = SiglipTagger(siglip_path, vocabulary=tag_vocabulary if tag_vocabulary is not None else self.vocabulary,
+                                  threshold=tag_threshold, top_k=tag_top_k, device=device)
+        self.tagger = tagger
         self.box_threshold, self.text_threshold = box_threshold, text_threshold
         self.nms_iou, self.mask_threshold = nms_iou, mask_threshold
         self.min_mask_px, self.max_detections = min_mask_px, max_detections
@@ -180,7 +150,7 @@ class GroundedSamDetector:
     def settings(self) -> dict:
         tagger = None
         if self.tagger is not None:
-            # a backend-like tagger (RamTagger) has an identity; a plain callable is named by its qualname
+            # a backend-like tagger (SiglipTagger, RamTagger) has an identity; a plain callable its qualname
             tagger = identity(self.tagger) if hasattr(self.tagger, "name") else getattr(
                 self.tagger, "__qualname__", type(self.tagger).__qualname__)
         return {"box_threshold": self.box_threshold, "text_threshold": self.text_threshold,
