@@ -379,42 +379,45 @@ def _swap(name: str, table: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def official_to_native(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """An official MoGe-2 state dict with the backbone under transformers' names (qkv split into
-    q, k, v projections). Names it does not know are kept, so strict loading reports them."""
+def _rename_backbone(state: dict[str, torch.Tensor], rename) -> dict[str, torch.Tensor]:
+    """``state`` with every backbone entry replaced by ``rename(name, value)``: a list of (name, value)."""
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         if not key.startswith(_OFFICIAL):
             out[key] = value
             continue
-        name = key[len(_OFFICIAL):]
+        for name, renamed in rename(key[len(_OFFICIAL):], value):
+            out[_OFFICIAL + name] = renamed
+    return out
+
+
+def official_to_native(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """An official MoGe-2 state dict with the backbone under transformers' names (qkv split into
+    q, k, v projections). Names it does not know are kept, so strict loading reports them."""
+    def rename(name: str, value: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
         m = _QKV.fullmatch(name)
         if m:
-            for part, chunk in zip("qkv", value.chunk(3, dim=0)):
-                out[f"{_OFFICIAL}encoder.layer.{m[1]}.attention.{part}_proj.{m[2]}"] = chunk
-            continue
-        native = _swap(name, _RENAMES)
-        out[_OFFICIAL + (native if native is not None else name)] = value
-    return out
+            return [(f"encoder.layer.{m[1]}.attention.{part}_proj.{m[2]}", chunk)
+                    for part, chunk in zip("qkv", value.chunk(3, dim=0))]
+        return [(_swap(name, _RENAMES) or name, value)]
+
+    return _rename_backbone(state, rename)
 
 
 def native_to_official(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The inverse of `official_to_native`: the keys and shapes of an official ``model.pt``."""
     reverse = [(re.sub(r"\\(\d)", r"(\\w+)", target).replace(".", r"\."), _to_template(pattern))
                for pattern, target in _RENAMES]
-    out: dict[str, torch.Tensor] = {}
     qkv: dict[tuple[str, str], dict[str, torch.Tensor]] = {}
-    for key, value in state.items():
-        if not key.startswith(_OFFICIAL):
-            out[key] = value
-            continue
-        name = key[len(_OFFICIAL):]
+
+    def rename(name: str, value: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
         m = _SPLIT.fullmatch(name)
-        if m:
+        if m:  # joined below, once all three are seen
             qkv.setdefault((m[1], m[3]), {})[m[2]] = value
-            continue
-        official = _swap(name, reverse)
-        out[_OFFICIAL + (official if official is not None else name)] = value
+            return []
+        return [(_swap(name, reverse) or name, value)]
+
+    out = _rename_backbone(state, rename)
     for (block, kind), parts in qkv.items():
         out[f"{_OFFICIAL}blocks.{block}.attn.qkv.{kind}"] = torch.cat([parts["q"], parts["k"], parts["v"]])
     return out
