@@ -13,7 +13,7 @@ from hispatial_assets.perception.stages import gravity_for_drop, objects_for_dro
 from hispatial_assets.storage.tables import gravity_by_image, image_refs, point_map_loader, read_table
 from hispatial_assets.viz import objects_preview
 
-GRAVITY_VERSION, OBJECTS_VERSION, REFERRALS_VERSION = "1", "1", "1"
+GRAVITY_VERSION, OBJECTS_VERSION, REFERRALS_VERSION = "1", "2", "1"  # objects 2: box fitter of issue 12
 REFRESH = (dg.AutomationCondition.code_version_changed()
            | dg.AutomationCondition.any_deps_match(dg.AutomationCondition.data_version_changed())
            ) & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()

@@ -4,31 +4,37 @@
 
 1. drop flying pixels image-wide (``flying_pixels``: inverse depth between two surfaces at an edge);
 2. smooth inverse depth inside the mask over symmetric windows (``_smooth_ratio``: cuts per-pixel
-   estimator noise ~5x, exact on planes), subsample on a strided pixel grid (~``max_points``);
-3. keep the large depth-continuous connected components on that grid (``grid_clusters``, the
-   image-grid analogue of DBSCAN: stray edge points and mask bleed form separate components);
-4. lift to the gravity frame; if the near outline is a circular arc (``round_footprint``) the box
-   is the circle's square (round objects show only their near half); otherwise choose the yaw of
-   the minimum-area footprint rectangle over candidate angles (convex-hull edge directions, as in
-   rotating calipers, plus a grid and a fine sweep) scored on *trimmed* extents;
-5. extents from ``trim``-percent order statistics (default 2%, tuned for estimator noise; use 0
-   for exact or sensor depth). Height runs from the lower one — or the floor, when the bottom is
-   within ``floor_snap`` of it (the contact with the floor is often hidden) — to the upper one.
+   estimator noise ~5x, exact on planes), subsample on a strided pixel grid (~``max_points``), and
+   measure the depth noise that is left (``relative_depth_noise``);
+3. keep the depth-continuous connected components on that grid (``grid_clusters``, the image-grid
+   analogue of DBSCAN), and rejoin fragments that a hole cut off: stray edge points and mask bleed
+   stay out, a chair leg or lamp pole that dropouts broke up stays in;
+4. lift to the gravity frame; a round object (``priors.ROUND_LABELS``, or a near outline that is a
+   circular arc: ``round_footprint``) is the square of its circle, sized from the exact angles of its
+   silhouette (``round_box``); otherwise choose the yaw of the minimum-area footprint rectangle over
+   candidate angles (convex-hull edge directions, as in rotating calipers, plus a grid and a fine
+   sweep) scored on trimmed extents;
+5. extents per axis from order statistics corrected for the measured noise (``axis_range``). Height
+   runs from the lower one — or the floor, when the bottom is within ``floor_snap`` of it (the
+   contact with the floor is often hidden) — to the upper one;
+6. complete the hidden back of classes with a typical size (``complete_hidden_depth``).
 
-``fit_boxes_to_points`` takes ready point sets and cleans them in 3D instead (``denoise_points``:
-statistical outlier removal + largest cKDTree clusters).
+Robust by construction, not tuned to one noise model: depth errors move points *along their rays*,
+so the angles of the silhouette are exact while depths are not; no noise shape is presumed — the
+noise level is measured per object from the data (second differences that vanish on planes), and
+extents are corrected by multiples of it, so that on exact depth (no noise) they are the exact
+extremes. ``fit_boxes_to_points`` takes ready point sets and cleans them in 3D instead
+(``denoise_points``: statistical outlier removal + largest cKDTree clusters).
 
 Yaw convention without a front (no ``yaw_hint``): a box is symmetric under (yaw + 90°, swap width
 and depth), so the fitter canonicalizes to **width >= depth** and yaw in [-90°, 90°). With a hint
 (e.g. ``front_yaw - pi/2`` from an orientation model) the width axis is the hint's axis and no
 canonicalization happens. ``metrics.box_errors`` compares modulo this symmetry.
-
-Only what is visible is measured: an object seen from exactly one side (a cabinet against a wall)
-has its hidden depth underestimated; no class priors are used here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +45,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from hispatial_assets.geometry.camera import PointMap
+from hispatial_assets.geometry.priors import ROUND_LABELS, SIZE_PRIORS, canonical_label, size_prior
 
 BOX_TABLE_SCHEMA = {
     "object_index": pl.Int32,
@@ -48,6 +55,24 @@ BOX_TABLE_SCHEMA = {
     "n_points": pl.Int32,  # valid masked pixels used (after the flying-pixel filter), before subsampling
     "valid": pl.Boolean,  # False: too few points or a degenerate fit; box columns are NaN
 }
+
+# Fewer usable pixels than this and there is no box. Small: a far bottle is a few dozen pixels, and
+# its box (angles from the silhouette, depth from the median) is still good to a few centimeters.
+MIN_POINTS = 10
+
+# Extents: order statistics at ``trim`` percent, then pulled in by multiples of the measured noise
+# (sigma along the axis). A side of the object that faces the camera is a dense surface that depth
+# noise spreads both ways, so its extreme sits about 2 sigma out (for any unimodal noise at these
+# quantiles); other sides are edges where the density fades, and overshoot by about one.
+FACING_NOISE_SIGMAS = 2.0
+EDGE_NOISE_SIGMAS = 1.0
+# The yaw only needs the bulk of the footprint: candidate rectangles are scored at this multiple of the trim.
+YAW_SCORE_TRIM_FACTOR = 4.0
+# Round objects: the median distance of the visible side lies about 0.7 (sphere) to 0.87 (cylinder)
+# radii in front of the axis; a top seen from above pulls it back toward the axis, so it is uncertain
+# by about ROUND_MEDIAN_UNCERTAINTY radii.
+ROUND_MEDIAN_DEPTH_RADII = 0.8
+ROUND_MEDIAN_UNCERTAINTY = 0.3
 
 
 @dataclass(frozen=True)
@@ -131,33 +156,34 @@ def _trimmed(values: np.ndarray, trim: float) -> np.ndarray:
     return np.stack([part[k], part[m - 1 - k]])
 
 
-def _robust_range(values: np.ndarray, trim: float, gap_rel: float = 0.0) -> tuple[float, float]:
-    """Extent of 1D values: start at the ``trim``-percent order statistics, then extend outward through
-    the tail as long as consecutive gaps stay under ``gap_rel`` x the trimmed range.
-
-    Trimming alone cuts real extent where the tail is sparse (the far edge of a top face seen at a
-    grazing angle); isolated outliers sit behind a gap and stay cut. Off by default (``gap_rel`` 0):
-    under estimator noise the tails are contiguous and the extension inflates boxes (benchmark:
-    size error 9.8% -> 11% at 0.02), while on clean depth it gains about 1 point.
-    """
-    v = np.sort(np.asarray(values, dtype=np.float64))
-    m = len(v)
-    k = int(np.floor(trim / 100.0 * (m - 1)))
-    lo, hi = v[k], v[m - 1 - k]
-    if k == 0:
-        return float(lo), float(hi)
-    gap_max = gap_rel * max(hi - lo, 1e-9)
-    low_gaps = np.flatnonzero(np.diff(v[: k + 1]) > gap_max)  # gaps between v[i] and v[i+1], i < k
-    lo = v[low_gaps[-1] + 1] if len(low_gaps) else v[0]
-    high = v[m - 1 - k:]
-    high_gaps = np.flatnonzero(np.diff(high) > gap_max)
-    hi = high[high_gaps[0]] if len(high_gaps) else v[-1]
-    return float(lo), float(hi)
-
-
 def _uv_to_xy(uv: np.ndarray, angle: float) -> np.ndarray:
     c, s = np.cos(angle), np.sin(angle)
     return np.array([uv[0] * c - uv[1] * s, uv[0] * s + uv[1] * c])
+
+
+def axis_range(values: np.ndarray, trim: float, sigma: float = 0.0) -> tuple[float, float]:
+    """Robust (lo, hi) extent of one coordinate of an object's points, corrected for noise.
+
+    ``values`` are coordinates along a gravity-frame axis (the camera at 0); ``sigma`` the noise along
+    that axis. The order statistics at ``trim`` percent are pulled in by ``FACING_NOISE_SIGMAS *
+    sigma`` on a side that faces the camera (the object's coordinates do not straddle the camera's
+    there) and by ``EDGE_NOISE_SIGMAS * sigma`` elsewhere. With ``trim`` 0 and no noise these are the
+    exact extremes; the result always contains the median.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    t = trim / 100.0
+    q05, q95, med, lo, hi = np.quantile(v, [0.05, 0.95, 0.5, t, 1.0 - t])
+    lo += (FACING_NOISE_SIGMAS if q05 > 0 else EDGE_NOISE_SIGMAS) * sigma  # q05 > 0: the camera is below all
+    hi -= (FACING_NOISE_SIGMAS if q95 < 0 else EDGE_NOISE_SIGMAS) * sigma
+    return min(float(lo), float(med)), max(float(hi), float(med))
+
+
+def axis_noise(values: np.ndarray, noise_rel: float) -> float:
+    """Depth noise along an axis: a point at ``p`` moves along its ray by ``noise_rel * |p|``, i.e. by
+    ``noise_rel * |p . a|`` along the axis ``a`` (the camera at the origin)."""
+    if not np.isfinite(noise_rel) or noise_rel <= 0:
+        return 0.0
+    return float(noise_rel * np.median(np.abs(values)))
 
 
 def fit_circle(xy: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -175,20 +201,19 @@ def fit_circle(xy: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 def round_footprint(
     xy: np.ndarray, *, n_bins: int = 16, max_rel_rms: float = 0.06, max_radius: float = 1.0, max_radius_span: float = 1.25,
-) -> tuple[np.ndarray, float] | None:
-    """(center, radius) when the object's near outline is a circular arc (bottles, mugs, lamps, stools), else None.
+) -> bool:
+    """Whether the object's near outline is a circular arc (bottles, mugs, lamps, stools): a shape test
+    for objects whose class says nothing.
 
-    Only the near half of a round object is visible, so its visible depth along the view is a
-    fraction of its diameter. The near outline — per bin across the view, the point nearest to the
-    camera (20% quantile per bin, robust to depth noise; tops seen from above do not disturb it) — is
-    fit with a circle. Accepted when the fit is tight (relative RMS under ``max_rel_rms``; a box
-    corner's V fits poorly), explains the outline clearly better than a line (RMS under half the
-    line's: a flat face is not round), the center lies behind the outline (convex, seen from outside)
-    and the radius is at most ``max_radius_span`` x the visible span across the view. The radius is
-    then the half span (a cylinder's silhouette width is its diameter).
+    The near outline — per bin across the view, the point nearest to the camera (20% quantile per bin,
+    robust to depth noise; tops seen from above do not disturb it) — is fit with a circle. Round when
+    the fit is tight (relative RMS under ``max_rel_rms``; a box corner's V fits poorly), explains the
+    outline clearly better than a line (RMS under half the line's: a flat face is not round), the
+    center lies behind the outline (convex, seen from outside) and the radius is at most
+    ``max_radius_span`` x the visible span across the view.
     """
     if len(xy) < 20:
-        return None
+        return False
     view = xy.mean(axis=0)
     vd = view / max(np.linalg.norm(view), 1e-9)
     across = np.array([-vd[1], vd[0]])
@@ -196,29 +221,50 @@ def round_footprint(
     lo, hi = np.quantile(u, [0.01, 0.99])
     span = hi - lo
     if span <= 0:
-        return None
+        return False
     b = np.clip(((u - lo) / span * n_bins).astype(np.int64), 0, n_bins - 1)
     counts = np.bincount(b, minlength=n_bins)
     order = np.lexsort((v, b))
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
     has = counts >= 2
     if has.sum() < 6:
-        return None
-    # per bin, the 20% nearest point: the near outline, robust to depth noise
+        return False
     near_v = v[order[start[has] + (0.2 * (counts[has] - 1)).astype(np.int64)]]
     near_u = lo + (np.flatnonzero(has) + 0.5) * span / n_bins
-    outline = np.column_stack([near_u, near_v])
-    center, r, rel = fit_circle(outline)
+    center, r, rel = fit_circle(np.column_stack([near_u, near_v]))
     line_rms = float(np.std(near_v - np.polyval(np.polyfit(near_u, near_v, 1), near_u)))
-    circle_rms = rel * r
-    if not (rel <= max_rel_rms and r <= max_radius and r <= max_radius_span * span and circle_rms < 0.5 * line_rms):
-        return None
-    if center[1] <= near_v.mean():  # the center must lie behind the outline
-        return None
-    radius = 0.5 * span
-    near = np.quantile(v, 0.01)
-    c = across * (0.5 * (lo + hi)) + vd * (near + radius)
-    return c, float(radius)
+    tight = rel <= max_rel_rms and r <= max_radius and r <= max_radius_span * span and rel * r < 0.5 * line_rms
+    return bool(tight and center[1] > near_v.mean())  # the center must lie behind the outline
+
+
+def round_box(xy: np.ndarray, trim: float, noise_rel: float = 0.0) -> tuple[np.ndarray, float]:
+    """(center (2,), radius) of a round object's footprint from its visible (near) side.
+
+    The silhouette's horizontal angles are exact under depth noise (points move along their rays):
+    the two tangent rays of a circle of radius r whose center is at distance D open a half angle
+    ``a`` with ``sin a = r / D``. D comes from two estimates of the visible surface's distance: its
+    noise-corrected near side (``axis_range``: D = near + r, exact on exact depth, uncertain by about
+    half the noise) and its median (D = median + ``ROUND_MEDIAN_DEPTH_RADII`` r: free of noise,
+    uncertain with the shape by ``ROUND_MEDIAN_UNCERTAINTY`` r), weighted by those uncertainties: the
+    median decides for small objects in strong noise (a far bottle), the near side for the rest. The
+    visible half alone would give half the true depth.
+    """
+    view = np.median(xy, axis=0)
+    vd = view / max(np.linalg.norm(view), 1e-9)
+    across = np.array([-vd[1], vd[0]])
+    along = xy @ vd
+    angle = np.arctan2(xy @ across, along)
+    a_lo, a_hi = np.quantile(angle, [trim / 100.0, 1.0 - trim / 100.0])
+    sin_half = min(np.sin(0.5 * (a_hi - a_lo)), 0.9)
+    mid = 0.5 * (a_lo + a_hi)
+    sigma = axis_noise(along, noise_rel)
+    near, _ = axis_range(along, trim, sigma)
+    d_near = max(near, 1e-3) / (1.0 - sin_half)
+    d_median = float(np.median(along)) / (1.0 - ROUND_MEDIAN_DEPTH_RADII * sin_half)
+    var_near, var_median = (0.5 * sigma) ** 2, (ROUND_MEDIAN_UNCERTAINTY * d_median * sin_half) ** 2
+    distance = d_near if var_near == 0 else (d_near * var_median + d_median * var_near) / (var_near + var_median)
+    center = distance * (np.cos(mid) * vd + np.sin(mid) * across)
+    return center, float(distance * sin_half)
 
 
 # --------------------------------------------------------------------------- outliers
@@ -259,6 +305,102 @@ def denoise_points(
     return keep
 
 
+def _second_differences(inv: np.ndarray, lag: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Relative second differences of inverse depth (NaN = no pixel) at ``lag``, along rows and along
+    columns: per direction, ``(w(x-L) - 2 w(x) + w(x+L)) / w(x)`` and the inverse depth at the centers
+    (finite ones only)."""
+    L, out = lag, []
+    for a, b, c in (
+        (inv[:, : -2 * L], inv[:, L:-L], inv[:, 2 * L:]),
+        (inv[: -2 * L], inv[L:-L], inv[2 * L:]),
+    ):
+        if b.size == 0:
+            out.append((np.zeros(0), np.zeros(0)))
+            continue
+        d = (a - 2 * b + c) / b
+        ok = np.isfinite(d)
+        out.append((d[ok], b[ok]))
+    return out
+
+
+def relative_depth_noise(z: np.ndarray, inside: np.ndarray, *, lag: int = 4) -> float:
+    """Robust relative depth noise of one surface patch: sigma(z) / z, from the data alone.
+
+    Second differences of inverse depth at ``lag`` pixels vanish on any plane (inverse depth is affine
+    in pixel coordinates there), so what is left is noise (variance 6 sigma^2 for noise uncorrelated
+    at the lag) plus creases, edges and curvature, which the median ignores as long as they are the
+    minority. The flatter of the two directions counts (a cylinder is flat along its axis, curved
+    across it). No noise shape is presumed beyond a finite spread; NaN with too few triplets.
+    """
+    inv = np.where(inside, 1.0 / np.where(inside, z, 1.0), np.nan)
+    per_direction = [1.4826 * np.median(np.abs(d)) / np.sqrt(6.0) for d, _ in _second_differences(inv, lag) if len(d) >= 10]
+    return float(min(per_direction)) if per_direction else float("nan")
+
+
+def depth_noise_profile(point_map: PointMap, usable: np.ndarray, *, lag: int = 4, n_bins: int = 8,
+                        row_step: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """The image's relative depth noise by depth: (bin depths, sigma_z / z), from second differences as
+    in ``relative_depth_noise`` over the usable pixels of every ``row_step``-th row and column. For
+    objects too small to measure their own noise; the noise of most sensors grows with depth, so one
+    number per image would not do."""
+    z = np.asarray(point_map.xyz[..., 2], dtype=np.float64)
+    inv = np.where(usable & (z > 0), 1.0 / np.where(z > 0, z, 1.0), np.nan)
+    (d_rows, at_rows), _ = _second_differences(inv[::row_step], lag)
+    (d_cols, at_cols), _ = _second_differences(inv[:, ::row_step].T, lag)
+    d, depth = np.concatenate([d_rows, d_cols]), 1.0 / np.concatenate([at_rows, at_cols])
+    if len(d) < 10 * n_bins:
+        return np.zeros(0), np.zeros(0)
+    order = np.argsort(depth)  # equal-count depth bins, then one median per bin
+    bins = np.array_split(order, n_bins)
+    sigma = np.array([1.4826 * np.median(np.abs(d[b])) / np.sqrt(6.0) for b in bins])
+    centers = np.array([np.median(depth[b]) for b in bins])
+    return centers, sigma
+
+
+def noise_at(profile: tuple[np.ndarray, np.ndarray], depth: float) -> float:
+    """``depth_noise_profile`` interpolated at ``depth`` (log-depth, clamped at the ends); NaN if empty."""
+    centers, sigma = profile
+    if len(centers) == 0 or not np.isfinite(depth) or depth <= 0:
+        return float("nan")
+    return float(np.interp(np.log(depth), np.log(centers), sigma))
+
+
+class _LazyNoiseProfile:
+    """``depth_noise_profile`` computed on first use (most images have no object too small to measure)."""
+
+    def __init__(self, point_map: PointMap, usable: np.ndarray):
+        self._args, self._profile = (point_map, usable), None
+
+    def at(self, depth: float) -> float:
+        if self._profile is None:
+            self._profile = depth_noise_profile(*self._args)
+        return noise_at(self._profile, depth)
+
+
+def inconsistent_pixels(z: np.ndarray, inside: np.ndarray, tol_rel: float) -> np.ndarray:
+    """(h, w) bool: ``inside`` pixels whose depth no neighbourhood inside the mask predicts within ``tol_rel``.
+
+    Predictions (of inverse depth, affine on planes) come from inside pixels only: the mean of the
+    two neighbours across, along rows and columns, and the linear extrapolation from two pixels on
+    each of the four sides. Every surface pixel — in a face, on its edge or corner, on a one-pixel
+    pole — has a side that continues its surface; a flying pixel or background bleed at the mask's
+    edge has none. Pixels without any prediction are kept.
+    """
+    inv = np.where(inside, 1.0 / np.where(inside, z, 1.0), np.nan)
+    h, w = inv.shape
+    p = np.pad(inv, 2, constant_values=np.nan)
+
+    def at(dy: int, dx: int) -> np.ndarray:
+        return p[2 + dy:h + 2 + dy, 2 + dx:w + 2 + dx]
+
+    preds = [0.5 * (at(0, -1) + at(0, 1)), 0.5 * (at(-1, 0) + at(1, 0))]
+    preds += [2 * at(dy, dx) - at(2 * dy, 2 * dx) for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0))]
+    with np.errstate(invalid="ignore"):
+        resid = np.stack([np.abs(q - inv) for q in preds])
+        best = np.where(np.isfinite(resid), resid, np.inf).min(axis=0) / inv
+    return inside & np.isfinite(best) & (best > tol_rel)
+
+
 # --------------------------------------------------------------------------- one box
 
 
@@ -267,17 +409,19 @@ def fit_box(
     *,
     yaw_hint: float | None = None,
     floor_height: float | None = None,
-    trim: float = 2.0,
+    trim: float = 0.5,
     floor_snap: float = 0.1,
     denoise: bool = True,
     n_grid_angles: int = 30,
-    detect_round: bool = True,
+    round_shape: bool | None = None,
+    noise_rel: float = 0.0,
 ) -> Box:
-    """Box of gravity-frame points (M, 3); see the module docstring for the steps and conventions.
+    """Box of gravity-frame points (M, 3) seen from the origin; see the module docstring.
 
-    ``trim`` is the percentile cut on each side for extents (and for scoring candidate yaws).
-    With ``detect_round``, a footprint that is a circular arc becomes a square of the circle's
-    diameter (``round_footprint``).
+    ``trim`` is the percentile cut for extents (``axis_range``; yaw candidates are scored at
+    ``YAW_SCORE_TRIM_FACTOR * trim``); 0 for exact depth. ``noise_rel`` is the relative depth noise
+    (sigma_z / z) the extents are corrected for. ``round_shape``: True makes the footprint the square
+    of a circle (``round_box``), False never, None decides from the outline (``round_footprint``).
     """
     pts = np.asarray(points, dtype=np.float64)
     pts = pts[np.isfinite(pts).all(axis=1)]
@@ -287,47 +431,79 @@ def fit_box(
     if denoise:
         pts = pts[denoise_points(pts)]
     xy = pts[:, :2]
-    z_lo, z_hi = _robust_range(pts[:, 2], trim)
+    z_lo, z_hi = axis_range(pts[:, 2], trim, axis_noise(pts[:, 2], noise_rel))
     if floor_height is not None and np.isfinite(floor_height) and z_lo - floor_height < floor_snap:
         z_lo = min(z_lo, float(floor_height))
-    circle = round_footprint(xy) if detect_round else None
-    if circle is not None:  # round object: a square footprint around the circle, yaw 0 (or the hint)
-        (cx, cy), r = circle
-        yaw = float(yaw_hint) if yaw_hint is not None and np.isfinite(yaw_hint) else 0.0
+    hinted = yaw_hint is not None and np.isfinite(yaw_hint)
+    if round_shape if round_shape is not None else round_footprint(xy):  # a square around the circle
+        (cx, cy), r = round_box(xy, trim, noise_rel)
         return Box(center=np.array([cx, cy, 0.5 * (z_lo + z_hi)]), extents=np.array([2 * r, 2 * r, z_hi - z_lo]),
-                   yaw=yaw, n_points=n)
-    if yaw_hint is not None and np.isfinite(yaw_hint):
-        yaw = float(yaw_hint)
-        lo, hi = _extents_at(xy, np.array([yaw]), trim)
-        lo, hi = lo[0], hi[0]
-    else:
-        hull = _hull(xy)
-        grid = np.arange(n_grid_angles) * (np.pi / 2 / n_grid_angles)
-        angles = np.concatenate([_edge_angles(hull), grid])
-        coarse = xy[:: max(1, len(xy) // 400)]  # the coarse search needs only a few hundred points
-        lo, hi = _extents_at(coarse, angles, trim)
-        size = hi - lo
-        k = int(np.argmin(size[:, 0] * size[:, 1]))
-        yaw, lo, hi = float(angles[k]), lo[k], hi[k]
-        # refine: a fine sweep around the winner (hull edges of noisy points are themselves noisy)
-        fine = yaw + np.deg2rad(np.linspace(-2.0, 2.0, 9))  # includes the winner itself
-        flo, fhi = _extents_at(xy, fine, trim)
-        fsize = fhi - flo
-        j = int(np.argmin(fsize[:, 0] * fsize[:, 1]))
-        yaw, lo, hi = float(fine[j]), flo[j], fhi[j]
+                   yaw=float(yaw_hint) if hinted else 0.0, n_points=n)
+    yaw = float(yaw_hint) if hinted else _min_area_yaw(xy, YAW_SCORE_TRIM_FACTOR * trim, n_grid_angles)
     c, s_ = np.cos(yaw), np.sin(yaw)
-    u_lo, u_hi = _robust_range(xy @ np.array([c, s_]), trim)
-    v_lo, v_hi = _robust_range(xy @ np.array([-s_, c]), trim)
+    pu, pv = xy @ np.array([c, s_]), xy @ np.array([-s_, c])
+    u_lo, u_hi = axis_range(pu, trim, axis_noise(pu, noise_rel))
+    v_lo, v_hi = axis_range(pv, trim, axis_noise(pv, noise_rel))
     lo, hi = np.array([u_lo, v_lo]), np.array([u_hi, v_hi])
     cxy = _uv_to_xy(0.5 * (lo + hi), yaw)
     width, depth = hi - lo
-    if yaw_hint is None or not np.isfinite(yaw_hint):
+    if not hinted:
         if width < depth:  # canonical: width >= depth
             width, depth = depth, width
             yaw += np.pi / 2
         yaw = (yaw + np.pi / 2) % np.pi - np.pi / 2
     center = np.array([cxy[0], cxy[1], 0.5 * (z_lo + z_hi)])
     return Box(center=center, extents=np.array([width, depth, z_hi - z_lo]), yaw=float(yaw), n_points=n)
+
+
+def complete_hidden_depth(box: Box, prior: np.ndarray, *, visible_share: float = 0.6, yaw_fixed: bool = False) -> Box:
+    """Amodal completion from a class's typical size: extend the box away from the camera when its
+    back is clearly hidden.
+
+    Of the two horizontal axes, the one closer to the line of sight is the one whose far side the
+    camera cannot see. The measured extent across the view tells which of the prior's width and
+    depth runs along it (the closer match); the other is the typical extent along the view. When the
+    visible extent along the view is under ``visible_share`` of it — a chair seen from behind shows
+    its backrest, a cabinet seen level its front — the box keeps its near face and grows to the
+    typical extent behind it. Otherwise the measurement stands: a prior never shrinks a box, nor
+    grows one whose depth was mostly seen.
+    """
+    if not box.valid:
+        return box
+    c, s_ = np.cos(box.yaw), np.sin(box.yaw)
+    axes = np.array([[c, s_], [-s_, c]])  # width axis u, depth axis v
+    view = box.center[:2] / max(np.linalg.norm(box.center[:2]), 1e-9)
+    along = int(np.argmax(np.abs(axes @ view)))
+    ext = np.array(box.extents, dtype=np.float64)
+    across_extent = ext[1 - along]
+    pw, pd = float(prior[0]), float(prior[1])
+    typical = pd if abs(np.log(across_extent / pw)) <= abs(np.log(across_extent / pd)) else pw
+    if ext[along] >= visible_share * typical:
+        return box
+    away = axes[along] * np.sign(axes[along] @ view)
+    center = np.array(box.center, dtype=np.float64)
+    center[:2] += away * 0.5 * (typical - ext[along])
+    ext[along] = typical
+    yaw = box.yaw
+    if not yaw_fixed and ext[0] < ext[1]:  # keep the canonical width >= depth
+        ext[:2] = ext[1], ext[0]
+        yaw = (yaw + np.pi / 2 + np.pi / 2) % np.pi - np.pi / 2
+    return Box(center=center, extents=ext, yaw=float(yaw), n_points=box.n_points, valid=box.valid)
+
+
+def _min_area_yaw(xy: np.ndarray, trim: float, n_grid_angles: int) -> float:
+    """Yaw of the smallest trimmed footprint rectangle: hull-edge directions and a grid, then a fine sweep."""
+    grid = np.arange(n_grid_angles) * (np.pi / 2 / n_grid_angles)
+    angles = np.concatenate([_edge_angles(_hull(xy)), grid])
+    coarse = xy[:: max(1, len(xy) // 400)]  # the coarse search needs only a few hundred points
+    lo, hi = _extents_at(coarse, angles, trim)
+    size = hi - lo
+    yaw = float(angles[int(np.argmin(size[:, 0] * size[:, 1]))])
+    # refine: a fine sweep around the winner (hull edges of noisy points are themselves noisy)
+    fine = yaw + np.deg2rad(np.linspace(-2.0, 2.0, 9))  # includes the winner itself
+    flo, fhi = _extents_at(xy, fine, trim)
+    fsize = fhi - flo
+    return float(fine[int(np.argmin(fsize[:, 0] * fsize[:, 1]))])
 
 
 def _invalid_box(n: int) -> Box:
@@ -373,7 +549,11 @@ def grid_clusters(points: np.ndarray, inside: np.ndarray, link: np.ndarray, *, k
 
     ``points`` (h, w, 3), ``inside`` (h, w) bool, ``link`` (h, w) max 3D distance to link a pixel to
     its right/lower neighbour. Components with at least ``keep_ratio`` of the largest one's pixels
-    are kept. The image-grid analogue of DBSCAN: neighbours come from the pixel grid, so no k-d tree.
+    are kept, and so is a smaller component that a *hole* separates from a kept one: no grid
+    neighbour of it is kept (a depth jump to a kept neighbour is evidence of another surface:
+    flying pixels, mask bleed), yet it comes within ``link`` of a kept point in 3D. Dropouts on a
+    thin chair leg or lamp pole cut the pixel graph, not the object. The image-grid analogue of
+    DBSCAN: neighbours come from the pixel grid, so no k-d tree but for the small fragments.
     """
     h, w = inside.shape
     ids = np.full((h, w), -1, dtype=np.int64)
@@ -381,23 +561,47 @@ def grid_clusters(points: np.ndarray, inside: np.ndarray, link: np.ndarray, *, k
     ids[inside] = np.arange(n)
     if n == 0:
         return inside.copy()
-    src, dst = [], []
+    src, dst, close = [], [], []
     for a, b, lk in (
         ((slice(None), slice(0, -1)), (slice(None), slice(1, None)), link[:, :-1]),
         ((slice(0, -1), slice(None)), (slice(1, None), slice(None)), link[:-1, :]),
     ):
         both = inside[a] & inside[b]
-        close = np.linalg.norm(points[a] - points[b], axis=-1) < lk
-        e = both & close
-        src.append(ids[a][e])
-        dst.append(ids[b][e])
-    src, dst = np.concatenate(src), np.concatenate(dst)
-    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n, n))
+        src.append(ids[a][both])
+        dst.append(ids[b][both])
+        close.append((np.linalg.norm(points[a] - points[b], axis=-1) < lk)[both])
+    src, dst, close = np.concatenate(src), np.concatenate(dst), np.concatenate(close)
+    graph = coo_matrix((np.ones(int(close.sum()), dtype=np.int8), (src[close], dst[close])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     sizes = np.bincount(labels)
+    kept = sizes >= keep_ratio * sizes.max()
+    if not kept.all():
+        jumps = np.stack([labels[src[~close]], labels[dst[~close]]], axis=1)
+        kept = _join_across_holes(points[inside], link[inside], labels, kept, jumps)
     keep = np.zeros((h, w), dtype=bool)
-    keep[inside] = sizes[labels] >= keep_ratio * sizes.max()
+    keep[inside] = kept[labels]
     return keep
+
+
+def _join_across_holes(points: np.ndarray, link: np.ndarray, labels: np.ndarray, kept: np.ndarray,
+                       jumps: np.ndarray) -> np.ndarray:
+    """Grow ``kept`` (per component) by the components within ``link`` of a kept point in 3D that
+    have no depth jump (``jumps``: component pairs of unlinked grid neighbours) to a kept one."""
+    kept = kept.copy()
+    new = kept[labels]
+    while True:
+        jumped = np.zeros(len(kept), dtype=bool)
+        jumped[jumps[:, 0][kept[jumps[:, 1]]]] = True
+        jumped[jumps[:, 1][kept[jumps[:, 0]]]] = True
+        rest = np.flatnonzero(~kept[labels] & ~jumped[labels])
+        if len(rest) == 0 or not new.any():
+            return kept
+        dist, _ = cKDTree(points[new]).query(points[rest], k=1, distance_upper_bound=float(link[rest].max()))
+        joining = np.unique(labels[rest[dist < link[rest]]])
+        if len(joining) == 0:
+            return kept
+        kept[joining] = True
+        new = np.isin(labels, joining)
 
 
 def _smooth_ratio(z: np.ndarray, inside: np.ndarray, size: int, ring_one_sided: bool = False) -> np.ndarray:
@@ -423,38 +627,62 @@ def _smooth_ratio(z: np.ndarray, inside: np.ndarray, size: int, ring_one_sided: 
     return np.where(inside, 1.0 / (out * np.where(inside, z, 1.0)), 1.0)
 
 
+@dataclass(frozen=True)
+class ObjectPoints:
+    """The cleaned points of one object and what the fit needs to know about them."""
+
+    points: np.ndarray  # (M, 3) camera frame, smoothed, strided, stray clusters removed
+    n_usable: int  # usable pixels in the mask, before subsampling
+    noise_rel: float  # relative depth noise left after smoothing (sigma_z / z); NaN when unmeasurable
+
+
 def object_points(
     point_map: PointMap, mask: np.ndarray, usable: np.ndarray, *, max_points: int = 1200, link_factor: float = 15.0,
-    keep_ratio: float = 0.3, smooth_px: int = 5,
-) -> tuple[np.ndarray, int]:
-    """Camera-frame points of one object: smoothed, strided subsample of its usable pixels, stray clusters removed.
+    keep_ratio: float = 0.3, smooth_px: int = 5, noise_profile: _LazyNoiseProfile | None = None,
+    consistency_sigmas: float = 3.0, min_tolerance: float = 0.005,
+) -> ObjectPoints:
+    """Camera-frame points of one object: consistent, smoothed, strided subsample of its usable pixels,
+    stray clusters removed.
 
-    Depth noise of estimated point maps is per pixel, so averaging inverse depth over a
-    ``smooth_px`` window *within the mask* cuts it by about ``smooth_px`` while staying exact on
-    planes (inverse depth is affine in pixel coordinates there) and never mixing in the background
-    (``_smooth_ratio``). The stride keeps about ``max_points`` pixels on a regular grid
-    (deterministic, no RNG); pixels link when closer in 3D than ``link_factor`` x the stride's
-    footprint at their depth (a surface seen at up to ~86° from frontal, e.g. a table top seen from a
-    little above it, stays connected; a jump to the
-    background does not). Returns the points and the number of usable pixels in the mask.
+    Pixels that no neighbourhood in the mask predicts within ``consistency_sigmas`` x the measured
+    noise (at least ``min_tolerance``) are dropped (``inconsistent_pixels``: flying pixels and bleed
+    at the mask's edge). Depth noise of estimated point maps is per pixel, so averaging inverse depth
+    over a ``smooth_px`` window *within the mask* cuts it by about ``smooth_px`` while staying exact
+    on planes (inverse depth is affine in pixel coordinates there) and never mixing in the background
+    (``_smooth_ratio``); sensor noise that is correlated between neighbours stays, and
+    ``relative_depth_noise`` measures what is left at the window's size (objects too small to
+    measure fall back to the image's ``noise_profile`` at their depth). The stride keeps about
+    ``max_points`` pixels on a regular grid (deterministic, no RNG); pixels link when closer in 3D
+    than ``link_factor`` x the stride's footprint at their depth (a surface seen at up to ~86° from
+    frontal, e.g. a table top seen from a little above it, stays connected; a jump to the background
+    does not).
     """
     sel = mask & usable
     n_all = int(np.count_nonzero(sel))
     if n_all == 0:
-        return np.zeros((0, 3)), 0
+        return ObjectPoints(np.zeros((0, 3)), 0, float("nan"))
     rows, cols = np.flatnonzero(sel.any(axis=1)), np.flatnonzero(sel.any(axis=0))
     stride = max(1, int(np.ceil(np.sqrt(n_all / max_points))))
     y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     crop = sel[y0:y1, x0:x1]
     xyz = np.asarray(point_map.xyz[y0:y1, x0:x1], dtype=np.float64)
+    raw_noise = relative_depth_noise(xyz[..., 2], crop)
+    if not np.isfinite(raw_noise) and noise_profile is not None:
+        raw_noise = noise_profile.at(float(np.median(xyz[..., 2][crop])))
+    if np.isfinite(raw_noise):
+        crop = crop & ~inconsistent_pixels(xyz[..., 2], crop, max(consistency_sigmas * raw_noise, min_tolerance))
+    noise = raw_noise
     if smooth_px and smooth_px > 1:
         xyz = xyz * _smooth_ratio(xyz[..., 2], crop, smooth_px)[..., None]
+        smoothed_noise = relative_depth_noise(xyz[..., 2], crop, lag=smooth_px)
+        if np.isfinite(smoothed_noise):  # smoothing cannot add noise, only smear creases on small objects
+            noise = min(smoothed_noise, raw_noise) if np.isfinite(raw_noise) else smoothed_noise
     inside = crop[::stride, ::stride]
     pts = xyz[::stride, ::stride]
     fx = float(np.asarray(point_map.intrinsics)[0, 0])
     link = link_factor * stride * np.maximum(pts[..., 2], 1e-3) / fx
     keep = grid_clusters(pts, inside, link, keep_ratio=keep_ratio)
-    return pts[keep], n_all
+    return ObjectPoints(pts[keep], n_all, noise)
 
 
 def fit_boxes(
@@ -462,38 +690,50 @@ def fit_boxes(
     masks: np.ndarray,
     rotation: np.ndarray,
     *,
+    labels: Sequence[str] | None = None,
     floor_height: float | None = None,
-    min_points: int = 50,
+    min_points: int = MIN_POINTS,
     yaw_hint: np.ndarray | None = None,
     max_points: int = 1200,
-    trim: float = 2.0,
+    trim: float = 0.5,
     remove_flying: bool = True,
 ) -> pl.DataFrame:
     """One row per mask (``BOX_TABLE_SCHEMA``, row i = masks[i]): the gravity-frame box of its points.
 
-    ``masks`` (N, H, W) bool; ``rotation`` camera-to-gravity (3, 3); ``floor_height`` (gravity z)
-    lets bottoms near the floor snap to it; ``yaw_hint`` (N,) radians, NaN where unknown (e.g.
-    ``front_yaw - pi/2``). Rows with fewer than ``min_points`` usable pixels are kept with ``valid``
-    False and NaN boxes, so row order matches the detections; filter on ``valid`` to drop them.
-    Flying pixels are removed image-wide first (``flying_pixels``), then each object is
-    subsampled to about ``max_points`` on a pixel grid and cleaned by ``grid_clusters``.
+    ``masks`` (N, H, W) bool; ``rotation`` camera-to-gravity (3, 3); ``labels`` (N,) class names,
+    optional: round classes get round footprints and classes with a typical size get their hidden
+    back completed (``priors``); ``floor_height`` (gravity z) lets bottoms near the floor snap to it;
+    ``yaw_hint`` (N,) radians, NaN where unknown (e.g. ``front_yaw - pi/2``). Rows with fewer than
+    ``min_points`` usable pixels are kept with ``valid`` False and NaN boxes, so row order matches
+    the detections; filter on ``valid`` to drop them. Flying pixels are removed image-wide first
+    (``flying_pixels``), then each object is subsampled to about ``max_points`` on a pixel grid and
+    cleaned by ``grid_clusters``.
     """
     masks = np.asarray(masks, dtype=bool)
+    if labels is not None and len(labels) != len(masks):
+        raise ValueError(f"{len(labels)} labels for {len(masks)} masks")
     valid = np.asarray(point_map.mask, dtype=bool)
     usable = valid & ~flying_pixels(point_map) if remove_flying else valid
     R = np.asarray(rotation, dtype=np.float64)
     hints = np.full(len(masks), np.nan) if yaw_hint is None else np.asarray(yaw_hint, dtype=np.float64)
+    profile = _LazyNoiseProfile(point_map, usable)
     boxes = []
     for i, m in enumerate(masks):
-        pts, n = object_points(point_map, m, usable, max_points=max_points)
-        if n < min_points and remove_flying:  # thin objects: the flying filter ate them
-            pts, n = object_points(point_map, m, valid, max_points=max_points)
-        if n < min_points or len(pts) < 4:
-            boxes.append(_invalid_box(n))
+        obj = object_points(point_map, m, usable, max_points=max_points, noise_profile=profile)
+        if obj.n_usable < min_points and remove_flying:  # thin objects: the flying filter ate them
+            obj = object_points(point_map, m, valid, max_points=max_points, noise_profile=profile)
+        if obj.n_usable < min_points or len(obj.points) < 4:
+            boxes.append(_invalid_box(obj.n_usable))
             continue
-        box = fit_box(pts @ R.T, yaw_hint=hints[i] if np.isfinite(hints[i]) else None, floor_height=floor_height,
-                      trim=trim, denoise=False)
-        boxes.append(Box(box.center, box.extents, box.yaw, n, bool(box.valid and np.isfinite(box.extents).all())))
+        label = canonical_label(labels[i]) if labels is not None else ""
+        shape = True if label in ROUND_LABELS else (False if label in SIZE_PRIORS else None)
+        hint = hints[i] if np.isfinite(hints[i]) else None
+        box = fit_box(obj.points @ R.T, yaw_hint=hint, floor_height=floor_height, trim=trim, denoise=False,
+                      round_shape=shape, noise_rel=obj.noise_rel)
+        prior = size_prior(label)
+        if prior is not None:
+            box = complete_hidden_depth(box, prior, yaw_fixed=hint is not None)
+        boxes.append(Box(box.center, box.extents, box.yaw, obj.n_usable, bool(box.valid and np.isfinite(box.extents).all())))
     return boxes_frame(boxes)
 
 
@@ -502,14 +742,15 @@ def fit_boxes_to_points(
     rotation: np.ndarray | None = None,
     *,
     floor_height: float | None = None,
-    min_points: int = 50,
+    min_points: int = MIN_POINTS,
     yaw_hint: np.ndarray | None = None,
     max_points: int = 1000,
     trim: float = 2.0,
     seed: int = 0,
 ) -> pl.DataFrame:
     """Like ``fit_boxes`` for ready point sets: camera-frame (M_i, 3) arrays when ``rotation`` is
-    given, gravity-frame ones when it is None."""
+    given, gravity-frame ones when it is None. Without a pixel grid there is no noise estimate, so
+    ``trim`` (percent) is the only guard against outliers."""
     rng = np.random.default_rng(seed)
     hints = np.full(len(points_per_object), np.nan) if yaw_hint is None else np.asarray(yaw_hint, dtype=np.float64)
     boxes = []
@@ -525,6 +766,27 @@ def fit_boxes_to_points(
             pts = pts @ np.asarray(rotation, dtype=np.float64).T
         box = fit_box(pts, yaw_hint=hints[i] if np.isfinite(hints[i]) else None, floor_height=floor_height, trim=trim)
         boxes.append(Box(box.center, box.extents, box.yaw, n, box.valid))
+    return boxes_frame(boxes)
+
+
+def axis_aligned_boxes(point_map: PointMap, masks: np.ndarray, rotation: np.ndarray) -> pl.DataFrame:
+    """The plain baseline: per mask, the gravity-frame axis-aligned box (yaw 0) of all its valid points.
+
+    No filtering, no trimming, no completion: what the fitter has to beat on size and must never
+    lose to on center. Rows with no valid point are invalid (NaN box).
+    """
+    masks = np.asarray(masks, dtype=bool)
+    valid = np.asarray(point_map.mask, dtype=bool)
+    R = np.asarray(rotation, dtype=np.float64)
+    boxes = []
+    for m in masks:
+        sel = m & valid
+        pts = np.asarray(point_map.xyz[sel], dtype=np.float64) @ R.T
+        if len(pts) == 0:
+            boxes.append(_invalid_box(0))
+            continue
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        boxes.append(Box(center=0.5 * (lo + hi), extents=hi - lo, yaw=0.0, n_points=len(pts)))
     return boxes_frame(boxes)
 
 

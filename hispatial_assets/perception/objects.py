@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from hispatial_assets import schema
-from hispatial_assets.geometry.boxes import border_truncated, fit_boxes, occluded
+from hispatial_assets.geometry.boxes import MIN_POINTS, border_truncated, fit_boxes, occluded
 from hispatial_assets.geometry.camera import PointMap
 from hispatial_assets.geometry.colors import dominant_colors
 from hispatial_assets.geometry.frames import Gravity
@@ -31,26 +31,27 @@ def _boxes_from_oracle(boxes_3d: np.ndarray, masks: np.ndarray) -> pl.DataFrame:
 
 
 def fit_object_boxes(point_map: PointMap, gravity: Gravity, det: Detections, orientation, image: ImageRef,
-                     *, min_points: int = 50) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+                     *, min_points: int = MIN_POINTS) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """Boxes, front yaw and orientation confidence per detection (row i = detection i)."""
     if "boxes_3d" in det.extra:
         boxes = _boxes_from_oracle(det.extra["boxes_3d"], det.masks)
     else:
-        boxes = fit_boxes(point_map, det.masks, gravity.rotation, floor_height=gravity.floor_height, min_points=min_points)
+        boxes = fit_boxes(point_map, det.masks, gravity.rotation, labels=list(det.labels),
+                          floor_height=gravity.floor_height, min_points=min_points)
     front, conf = orientation.estimate(image, det, boxes)
     front = np.asarray(front, dtype=np.float64)
     known = np.isfinite(front) & boxes["valid"].to_numpy()
     if "boxes_3d" not in det.extra and known.any():  # align the box with the front: width across it
         hint = np.where(known, front - np.pi / 2, np.nan)
-        refit = fit_boxes(point_map, det.masks[known], gravity.rotation, floor_height=gravity.floor_height,
-                          min_points=min_points, yaw_hint=hint[known])
+        refit = fit_boxes(point_map, det.masks[known], gravity.rotation, labels=[det.labels[i] for i in np.flatnonzero(known)],
+                          floor_height=gravity.floor_height, min_points=min_points, yaw_hint=hint[known])
         rows = np.flatnonzero(known)
         boxes = boxes.with_row_index("_i").update(refit.with_columns(pl.Series("_i", rows.astype(np.uint32))).drop("object_index", strict=False), on="_i").drop("_i")
     return boxes, front, np.asarray(conf, dtype=np.float32)
 
 
 def detect_objects(image: ImageRef, point_map: PointMap, gravity: Gravity, detector, orientation, *,
-                   backend: str = "", min_points: int = 50) -> pl.DataFrame:
+                   backend: str = "", min_points: int = MIN_POINTS) -> pl.DataFrame:
     """The objects of one image (schema.OBJECTS, gravity frame); detections too thin to fit are dropped."""
     det = detector.detect(image)
     if len(det) == 0:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import polars as pl
 
 from hispatial_assets import schema
+from hispatial_assets.geometry.boxes import MIN_POINTS
 from hispatial_assets.geometry.camera import PointMap
 from hispatial_assets.geometry.frames import Gravity
 from hispatial_assets.perception.base import ImageRef
@@ -87,7 +88,7 @@ def gravity_for_drop(refs: list[ImageRef], point_maps: PointMapLoader, backend, 
 
 
 def objects_for_drop(refs: list[ImageRef], point_maps: PointMapLoader, gravity: dict[str, Gravity], detector,
-                     orientation, backend_id: str, *, min_points: int = 50) -> tuple[pl.DataFrame, pl.DataFrame]:
+                     orientation, backend_id: str, *, min_points: int = MIN_POINTS) -> tuple[pl.DataFrame, pl.DataFrame]:
     frames, rejected = [], []
     for ref in refs:
         pm, g = point_maps(ref.image_id), gravity.get(ref.image_id)
