@@ -45,7 +45,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from hispatial_assets.geometry.camera import PointMap
-from hispatial_assets.geometry.priors import ROUND_LABELS, SIZE_PRIORS, canonical_label, size_prior
+from hispatial_assets.geometry.priors import ROUND_LABELS, SIZE_PRIORS, against_wall, canonical_label, size_prior
 
 BOX_TABLE_SCHEMA = {
     "object_index": pl.Int32,
@@ -323,22 +323,24 @@ def _second_differences(inv: np.ndarray, lag: int) -> list[tuple[np.ndarray, np.
     return out
 
 
-def relative_depth_noise(z: np.ndarray, inside: np.ndarray, *, lag: int = 4) -> float:
+def relative_depth_noise(z: np.ndarray, inside: np.ndarray, *, lag: int = 4, max_samples: int = 4000) -> float:
     """Robust relative depth noise of one surface patch: sigma(z) / z, from the data alone.
 
     Second differences of inverse depth at ``lag`` pixels vanish on any plane (inverse depth is affine
     in pixel coordinates there), so what is left is noise (variance 6 sigma^2 for noise uncorrelated
     at the lag) plus creases, edges and curvature, which the median ignores as long as they are the
     minority. The flatter of the two directions counts (a cylinder is flat along its axis, curved
-    across it). No noise shape is presumed beyond a finite spread; NaN with too few triplets.
+    across it); each uses about ``max_samples`` evenly spaced triplets. No noise shape is presumed
+    beyond a finite spread; NaN with too few triplets.
     """
     inv = np.where(inside, 1.0 / np.where(inside, z, 1.0), np.nan)
-    per_direction = [1.4826 * np.median(np.abs(d)) / np.sqrt(6.0) for d, _ in _second_differences(inv, lag) if len(d) >= 10]
+    per_direction = [1.4826 * np.median(np.abs(d[:: max(1, len(d) // max_samples)])) / np.sqrt(6.0)
+                     for d, _ in _second_differences(inv, lag) if len(d) >= 10]
     return float(min(per_direction)) if per_direction else float("nan")
 
 
 def depth_noise_profile(point_map: PointMap, usable: np.ndarray, *, lag: int = 4, n_bins: int = 8,
-                        row_step: int = 4) -> tuple[np.ndarray, np.ndarray]:
+                        row_step: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """The image's relative depth noise by depth: (bin depths, sigma_z / z), from second differences as
     in ``relative_depth_noise`` over the usable pixels of every ``row_step``-th row and column. For
     objects too small to measure their own noise; the noise of most sensors grows with depth, so one
@@ -456,17 +458,21 @@ def fit_box(
     return Box(center=center, extents=np.array([width, depth, z_hi - z_lo]), yaw=float(yaw), n_points=n)
 
 
-def complete_hidden_depth(box: Box, prior: np.ndarray, *, visible_share: float = 0.6, yaw_fixed: bool = False) -> Box:
-    """Amodal completion from a class's typical size: extend the box away from the camera when its
-    back is clearly hidden.
+def complete_hidden_depth(box: Box, prior: np.ndarray, *, behind: np.ndarray | None = None, visible_share: float = 0.6,
+                          contact_share: float = 0.5, yaw_fixed: bool = False) -> Box:
+    """Amodal completion of a box's hidden back, from what lies behind it and the class's typical size.
 
     Of the two horizontal axes, the one closer to the line of sight is the one whose far side the
-    camera cannot see. The measured extent across the view tells which of the prior's width and
-    depth runs along it (the closer match); the other is the typical extent along the view. When the
-    visible extent along the view is under ``visible_share`` of it — a chair seen from behind shows
-    its backrest, a cabinet seen level its front — the box keeps its near face and grows to the
-    typical extent behind it. Otherwise the measurement stands: a prior never shrinks a box, nor
-    grows one whose depth was mostly seen.
+    camera cannot see; the measured extent across the view tells which of the prior's width and depth
+    runs along it (the closer match), the other is the typical extent along the view. The near face
+    stays; the far side moves back, never forward:
+
+    - to the surface seen just behind the object (``behind``: gravity-frame points around the mask,
+      ``background_behind``), when that surface lies within ``contact_share`` of the typical extent
+      beyond the visible far side — furniture stands against the wall behind it, and a sensor loses
+      the far edge of a top face seen at a grazing angle first;
+    - else to the typical extent, when less than ``visible_share`` of it is visible (a chair seen from
+      behind shows its backrest).
     """
     if not box.valid:
         return box
@@ -475,20 +481,53 @@ def complete_hidden_depth(box: Box, prior: np.ndarray, *, visible_share: float =
     view = box.center[:2] / max(np.linalg.norm(box.center[:2]), 1e-9)
     along = int(np.argmax(np.abs(axes @ view)))
     ext = np.array(box.extents, dtype=np.float64)
-    across_extent = ext[1 - along]
+    across_extent = max(ext[1 - along], 1e-6)
     pw, pd = float(prior[0]), float(prior[1])
     typical = pd if abs(np.log(across_extent / pw)) <= abs(np.log(across_extent / pd)) else pw
-    if ext[along] >= visible_share * typical:
-        return box
     away = axes[along] * np.sign(axes[along] @ view)
+    side = np.array([-away[1], away[0]])
     center = np.array(box.center, dtype=np.float64)
-    center[:2] += away * 0.5 * (typical - ext[along])
-    ext[along] = typical
+    near = center[:2] @ away - 0.5 * ext[along]
+    far = near + ext[along]
+    if behind is not None and len(behind):
+        lateral = behind[:, :2] @ side - center[:2] @ side
+        depth = behind[:, :2] @ away
+        z_lo = center[2] - 0.5 * ext[2]
+        beside = (np.abs(lateral) <= 0.75 * across_extent) & (behind[:, 2] >= z_lo + 0.1 * ext[2]) & (depth > far)
+        if beside.sum() >= 5:
+            wall = float(np.median(depth[beside]))
+            if wall - far <= contact_share * typical and wall - near <= (1.0 + contact_share) * typical:
+                far = wall
+    if far - near < visible_share * typical:
+        far = near + typical
+    if far - near <= ext[along]:
+        return box
+    center[:2] += away * (0.5 * (far - near) - 0.5 * ext[along])
+    ext[along] = far - near
     yaw = box.yaw
     if not yaw_fixed and ext[0] < ext[1]:  # keep the canonical width >= depth
         ext[:2] = ext[1], ext[0]
-        yaw = (yaw + np.pi / 2 + np.pi / 2) % np.pi - np.pi / 2
+        yaw = (yaw + np.pi) % np.pi - np.pi / 2
     return Box(center=center, extents=ext, yaw=float(yaw), n_points=box.n_points, valid=box.valid)
+
+
+def background_behind(point_map: PointMap, mask: np.ndarray, rotation: np.ndarray, *, ring_px: int = 4) -> np.ndarray:
+    """(K, 3) gravity-frame points of the valid pixels in a ``ring_px`` ring around ``mask`` that lie
+    farther from the camera than the object's median depth: the surfaces seen just behind it."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return np.zeros((0, 3))
+    h, w = mask.shape
+    y0, y1 = max(rows[0] - ring_px, 0), min(rows[-1] + ring_px + 1, h)
+    x0, x1 = max(cols[0] - ring_px, 0), min(cols[-1] + ring_px + 1, w)
+    m = mask[y0:y1, x0:x1]
+    valid = np.asarray(point_map.mask[y0:y1, x0:x1], dtype=bool)
+    z = np.asarray(point_map.xyz[y0:y1, x0:x1, 2], dtype=np.float64)
+    inner = m & valid
+    if not inner.any():
+        return np.zeros((0, 3))
+    ring = ndimage.binary_dilation(m, iterations=ring_px) & ~m & valid & (z > np.median(z[inner]))
+    return np.asarray(point_map.xyz[y0:y1, x0:x1][ring], dtype=np.float64) @ np.asarray(rotation, dtype=np.float64).T
 
 
 def _min_area_yaw(xy: np.ndarray, trim: float, n_grid_angles: int) -> float:
@@ -544,16 +583,19 @@ def flying_pixels(point_map: PointMap, *, rel: float = 0.08) -> np.ndarray:
     return out & valid
 
 
-def grid_clusters(points: np.ndarray, inside: np.ndarray, link: np.ndarray, *, keep_ratio: float = 0.3) -> np.ndarray:
+def grid_clusters(points: np.ndarray, inside: np.ndarray, link: np.ndarray, *, keep_ratio: float = 0.3,
+                  up: np.ndarray | None = None, margin: np.ndarray | None = None) -> np.ndarray:
     """Keep-mask over a pixel grid: depth-continuous connected components of ``inside`` pixels.
 
     ``points`` (h, w, 3), ``inside`` (h, w) bool, ``link`` (h, w) max 3D distance to link a pixel to
     its right/lower neighbour. Components with at least ``keep_ratio`` of the largest one's pixels
-    are kept, and so is a smaller component that a *hole* separates from a kept one: no grid
-    neighbour of it is kept (a depth jump to a kept neighbour is evidence of another surface:
-    flying pixels, mask bleed), yet it comes within ``link`` of a kept point in 3D. Dropouts on a
-    thin chair leg or lamp pole cut the pixel graph, not the object. The image-grid analogue of
-    DBSCAN: neighbours come from the pixel grid, so no k-d tree but for the small fragments.
+    are kept, and so is every smaller one that stands within the kept ones' footprint: inside the
+    convex hull of their points seen along ``up`` (a unit vector in the points' frame), widened by
+    ``margin`` (h, w; default ``link / 5``): a leg may stand out of the seat's outline by a few pixels,
+    a flying pixel behind the object is farther. Dropouts on a thin chair leg or lamp pole, or the step from a shade to the pole it hides,
+    cut the pixel graph, not the object; what lies beside or behind the object (flying pixels, bleed)
+    stays out, and nothing joined can widen the footprint. The image-grid analogue of DBSCAN:
+    neighbours come from the pixel grid, so no k-d tree.
     """
     h, w = inside.shape
     ids = np.full((h, w), -1, dtype=np.int64)
@@ -561,47 +603,39 @@ def grid_clusters(points: np.ndarray, inside: np.ndarray, link: np.ndarray, *, k
     ids[inside] = np.arange(n)
     if n == 0:
         return inside.copy()
-    src, dst, close = [], [], []
+    src, dst = [], []
     for a, b, lk in (
         ((slice(None), slice(0, -1)), (slice(None), slice(1, None)), link[:, :-1]),
         ((slice(0, -1), slice(None)), (slice(1, None), slice(None)), link[:-1, :]),
     ):
-        both = inside[a] & inside[b]
-        src.append(ids[a][both])
-        dst.append(ids[b][both])
-        close.append((np.linalg.norm(points[a] - points[b], axis=-1) < lk)[both])
-    src, dst, close = np.concatenate(src), np.concatenate(dst), np.concatenate(close)
-    graph = coo_matrix((np.ones(int(close.sum()), dtype=np.int8), (src[close], dst[close])), shape=(n, n))
+        e = inside[a] & inside[b] & (np.linalg.norm(points[a] - points[b], axis=-1) < lk)
+        src.append(ids[a][e])
+        dst.append(ids[b][e])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     sizes = np.bincount(labels)
-    kept = sizes >= keep_ratio * sizes.max()
-    if not kept.all():
-        jumps = np.stack([labels[src[~close]], labels[dst[~close]]], axis=1)
-        kept = _join_across_holes(points[inside], link[inside], labels, kept, jumps)
+    kept = (sizes >= keep_ratio * sizes.max())[labels]
+    if up is not None and not kept.all():
+        widen = link / 5.0 if margin is None else margin
+        kept |= _within_footprint(points[inside], kept, widen[inside], up)
     keep = np.zeros((h, w), dtype=bool)
-    keep[inside] = kept[labels]
+    keep[inside] = kept
     return keep
 
 
-def _join_across_holes(points: np.ndarray, link: np.ndarray, labels: np.ndarray, kept: np.ndarray,
-                       jumps: np.ndarray) -> np.ndarray:
-    """Grow ``kept`` (per component) by the components within ``link`` of a kept point in 3D that
-    have no depth jump (``jumps``: component pairs of unlinked grid neighbours) to a kept one."""
-    kept = kept.copy()
-    new = kept[labels]
-    while True:
-        jumped = np.zeros(len(kept), dtype=bool)
-        jumped[jumps[:, 0][kept[jumps[:, 1]]]] = True
-        jumped[jumps[:, 1][kept[jumps[:, 0]]]] = True
-        rest = np.flatnonzero(~kept[labels] & ~jumped[labels])
-        if len(rest) == 0 or not new.any():
-            return kept
-        dist, _ = cKDTree(points[new]).query(points[rest], k=1, distance_upper_bound=float(link[rest].max()))
-        joining = np.unique(labels[rest[dist < link[rest]]])
-        if len(joining) == 0:
-            return kept
-        kept[joining] = True
-        new = np.isin(labels, joining)
+def _within_footprint(points: np.ndarray, kept: np.ndarray, margin: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(M,) bool: points inside the convex hull of the ``kept`` points' horizontal projection (seen
+    along ``up``), widened by their ``margin``."""
+    e1 = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    plane = points @ np.stack([e1, np.cross(up, e1)]).T
+    try:
+        hull = ConvexHull(plane[kept])
+    except (QhullError, ValueError):  # too few or collinear kept points: no footprint to stand in
+        return np.zeros(len(points), dtype=bool)
+    normals, offsets = hull.equations[:, :2], hull.equations[:, 2]  # inside: normals @ p + offsets <= 0
+    return (plane @ normals.T + offsets[None, :]).max(axis=1) <= margin
 
 
 def _smooth_ratio(z: np.ndarray, inside: np.ndarray, size: int, ring_one_sided: bool = False) -> np.ndarray:
@@ -639,7 +673,7 @@ class ObjectPoints:
 def object_points(
     point_map: PointMap, mask: np.ndarray, usable: np.ndarray, *, max_points: int = 1200, link_factor: float = 15.0,
     keep_ratio: float = 0.3, smooth_px: int = 5, noise_profile: _LazyNoiseProfile | None = None,
-    consistency_sigmas: float = 3.0, min_tolerance: float = 0.005,
+    consistency_sigmas: float = 3.0, min_tolerance: float = 0.005, up: np.ndarray | None = None,
 ) -> ObjectPoints:
     """Camera-frame points of one object: consistent, smoothed, strided subsample of its usable pixels,
     stray clusters removed.
@@ -680,8 +714,8 @@ def object_points(
     inside = crop[::stride, ::stride]
     pts = xyz[::stride, ::stride]
     fx = float(np.asarray(point_map.intrinsics)[0, 0])
-    link = link_factor * stride * np.maximum(pts[..., 2], 1e-3) / fx
-    keep = grid_clusters(pts, inside, link, keep_ratio=keep_ratio)
+    footprint = stride * np.maximum(pts[..., 2], 1e-3) / fx  # one grid step, in meters, at each pixel's depth
+    keep = grid_clusters(pts, inside, link_factor * footprint, keep_ratio=keep_ratio, up=up, margin=3.0 * footprint)
     return ObjectPoints(pts[keep], n_all, noise)
 
 
@@ -719,9 +753,9 @@ def fit_boxes(
     profile = _LazyNoiseProfile(point_map, usable)
     boxes = []
     for i, m in enumerate(masks):
-        obj = object_points(point_map, m, usable, max_points=max_points, noise_profile=profile)
+        obj = object_points(point_map, m, usable, max_points=max_points, noise_profile=profile, up=R[2])
         if obj.n_usable < min_points and remove_flying:  # thin objects: the flying filter ate them
-            obj = object_points(point_map, m, valid, max_points=max_points, noise_profile=profile)
+            obj = object_points(point_map, m, valid, max_points=max_points, noise_profile=profile, up=R[2])
         if obj.n_usable < min_points or len(obj.points) < 4:
             boxes.append(_invalid_box(obj.n_usable))
             continue
@@ -732,7 +766,8 @@ def fit_boxes(
                       round_shape=shape, noise_rel=obj.noise_rel)
         prior = size_prior(label)
         if prior is not None:
-            box = complete_hidden_depth(box, prior, yaw_fixed=hint is not None)
+            behind = background_behind(point_map, m, R) if against_wall(label) else None
+            box = complete_hidden_depth(box, prior, behind=behind, yaw_fixed=hint is not None)
         boxes.append(Box(box.center, box.extents, box.yaw, obj.n_usable, bool(box.valid and np.isfinite(box.extents).all())))
     return boxes_frame(boxes)
 

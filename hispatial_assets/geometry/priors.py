@@ -5,10 +5,11 @@ A depth sensor sees the front of an object; its back is inferred. Two kinds of k
 
 - **Round classes** (bottles, lamps, plants, trees, ...): the footprint is a disc, so the hidden
   depth equals the visible width, whatever the noise does to the visible half.
-- **Typical sizes** of furniture and vehicles whose back is often hidden (a cabinet against a wall
-  seen from the front): real-world dimensions from common furniture and vehicle standards, not
+- **Typical sizes** of furniture and vehicles whose back is often hidden (a chair seen from behind,
+  a car from its rear): real-world dimensions from common furniture and vehicle standards, not
   measured on any benchmark. They only complete a box, never shrink a measured one
-  (``boxes.complete_hidden_depth``).
+  (``boxes.complete_hidden_depth``); furniture that stands **against a wall** is completed up to the
+  surface seen behind it.
 
 Labels are matched case-insensitively, with spaces and underscores alike and a plural ``s`` ignored,
 so open-vocabulary detector labels ("Trash can", "bottles") find their entry.
@@ -38,6 +39,15 @@ SIZE_PRIORS: dict[str, tuple[float, float, float]] = {
 }
 
 
+# Furniture that usually stands with its back to a wall: its hidden back may be completed up to the
+# surface seen just behind it (``boxes.complete_hidden_depth``). Chairs and tables stand free (what
+# is seen behind a chair is often the table it is pushed under).
+AGAINST_WALL = frozenset({
+    "cabinet", "cupboard", "dresser", "nightstand", "wardrobe", "sideboard", "shelf", "bookshelf", "bookcase",
+    "sofa", "couch", "bed", "refrigerator", "fridge", "oven", "washing machine",
+})
+
+
 def canonical_label(label: str | None) -> str:
     """Lower case, single spaces for spaces/underscores/hyphens, a plural ``s`` dropped when that is known."""
     if label is None:
@@ -51,6 +61,10 @@ def canonical_label(label: str | None) -> str:
 
 def is_round(label: str | None) -> bool:
     return canonical_label(label) in ROUND_LABELS
+
+
+def against_wall(label: str | None) -> bool:
+    return canonical_label(label) in AGAINST_WALL
 
 
 def size_prior(label: str | None) -> np.ndarray | None:
