@@ -459,7 +459,7 @@ def fit_box(
 
 
 def complete_hidden_depth(box: Box, prior: np.ndarray, *, behind: np.ndarray | None = None, visible_share: float = 0.6,
-                          contact_share: float = 0.5, yaw_fixed: bool = False) -> Box:
+                          contact_share: float = 0.5, max_share: float = 1.25, yaw_fixed: bool = False) -> Box:
     """Amodal completion of a box's hidden back, from what lies behind it and the class's typical size.
 
     Of the two horizontal axes, the one closer to the line of sight is the one whose far side the
@@ -469,8 +469,9 @@ def complete_hidden_depth(box: Box, prior: np.ndarray, *, behind: np.ndarray | N
 
     - to the surface seen just behind the object (``behind``: gravity-frame points around the mask,
       ``background_behind``), when that surface lies within ``contact_share`` of the typical extent
-      beyond the visible far side — furniture stands against the wall behind it, and a sensor loses
-      the far edge of a top face seen at a grazing angle first;
+      beyond the visible far side and the object would not grow past ``max_share`` of the typical
+      extent — furniture stands against the wall behind it, and a sensor loses the far edge of a top
+      face seen at a grazing angle first;
     - else to the typical extent, when less than ``visible_share`` of it is visible (a chair seen from
       behind shows its backrest).
     """
@@ -487,23 +488,24 @@ def complete_hidden_depth(box: Box, prior: np.ndarray, *, behind: np.ndarray | N
     away = axes[along] * np.sign(axes[along] @ view)
     side = np.array([-away[1], away[0]])
     center = np.array(box.center, dtype=np.float64)
-    near = center[:2] @ away - 0.5 * ext[along]
-    far = near + ext[along]
+    visible = ext[along]
+    depth = visible
     if behind is not None and len(behind):
+        far = center[:2] @ away + 0.5 * visible
         lateral = behind[:, :2] @ side - center[:2] @ side
-        depth = behind[:, :2] @ away
+        beyond = behind[:, :2] @ away - far
         z_lo = center[2] - 0.5 * ext[2]
-        beside = (np.abs(lateral) <= 0.75 * across_extent) & (behind[:, 2] >= z_lo + 0.1 * ext[2]) & (depth > far)
+        beside = (np.abs(lateral) <= 0.75 * across_extent) & (behind[:, 2] >= z_lo + 0.1 * ext[2]) & (beyond > 0)
         if beside.sum() >= 5:
-            wall = float(np.median(depth[beside]))
-            if wall - far <= contact_share * typical and wall - near <= (1.0 + contact_share) * typical:
-                far = wall
-    if far - near < visible_share * typical:
-        far = near + typical
-    if far - near <= ext[along]:
+            gap = float(np.median(beyond[beside]))
+            if gap <= contact_share * typical and visible + gap <= max_share * typical:
+                depth = visible + gap
+    if depth < visible_share * typical:
+        depth = typical
+    if depth <= visible:
         return box
-    center[:2] += away * (0.5 * (far - near) - 0.5 * ext[along])
-    ext[along] = far - near
+    center[:2] += away * 0.5 * (depth - visible)  # the near face stays
+    ext[along] = depth
     yaw = box.yaw
     if not yaw_fixed and ext[0] < ext[1]:  # keep the canonical width >= depth
         ext[:2] = ext[1], ext[0]
