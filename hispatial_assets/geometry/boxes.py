@@ -2,13 +2,16 @@
 
 ``fit_boxes`` (point map + masks), per object:
 
-1. drop flying pixels image-wide (``flying_pixels``: inverse depth between two surfaces at an edge);
+1. drop flying pixels image-wide (``flying_pixels``: inverse depth between two surfaces at an edge),
+   then the pixels no neighbourhood in the mask predicts within a few times the object's measured
+   noise (``inconsistent_pixels``; ``relative_depth_noise``, or the image's ``depth_noise_profile``
+   for objects too small to measure);
 2. smooth inverse depth inside the mask over symmetric windows (``_smooth_ratio``: cuts per-pixel
-   estimator noise ~5x, exact on planes), subsample on a strided pixel grid (~``max_points``), and
-   measure the depth noise that is left (``relative_depth_noise``);
-3. keep the depth-continuous connected components on that grid (``grid_clusters``, the image-grid
-   analogue of DBSCAN), and rejoin fragments that a hole cut off: stray edge points and mask bleed
-   stay out, a chair leg or lamp pole that dropouts broke up stays in;
+   estimator noise ~5x, exact on planes), measure the noise left, subsample on a strided pixel grid
+   (~``max_points``);
+3. keep the large depth-continuous connected components on that grid (``grid_clusters``, the
+   image-grid analogue of DBSCAN) and the small ones that stand within their footprint: stray edge
+   points and bleed stay out, a chair leg or lamp pole that dropouts broke off stays in;
 4. lift to the gravity frame; a round object (``priors.ROUND_LABELS``, or a near outline that is a
    circular arc: ``round_footprint``) is the square of its circle, sized from the exact angles of its
    silhouette (``round_box``); otherwise choose the yaw of the minimum-area footprint rectangle over
@@ -17,7 +20,8 @@
 5. extents per axis from order statistics corrected for the measured noise (``axis_range``). Height
    runs from the lower one — or the floor, when the bottom is within ``floor_snap`` of it (the
    contact with the floor is often hidden) — to the upper one;
-6. complete the hidden back of classes with a typical size (``complete_hidden_depth``).
+6. complete a hidden back from the class's typical size, or up to the wall behind furniture that
+   stands against one (``complete_hidden_depth``, ``priors.SIZE_PRIORS``).
 
 Robust by construction, not tuned to one noise model: depth errors move points *along their rays*,
 so the angles of the silhouette are exact while depths are not; no noise shape is presumed — the
@@ -45,6 +49,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from hispatial_assets.geometry.camera import PointMap
+from hispatial_assets.geometry.depth_noise import NoiseProfile, inconsistent_pixels, relative_depth_noise
 from hispatial_assets.geometry.priors import ROUND_LABELS, SIZE_PRIORS, against_wall, canonical_label, size_prior
 
 BOX_TABLE_SCHEMA = {
@@ -303,104 +308,6 @@ def denoise_points(
     keep[:] = False
     keep[idx[keep_labels[labels]]] = True
     return keep
-
-
-def _second_differences(inv: np.ndarray, lag: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Relative second differences of inverse depth (NaN = no pixel) at ``lag``, along rows and along
-    columns: per direction, ``(w(x-L) - 2 w(x) + w(x+L)) / w(x)`` and the inverse depth at the centers
-    (finite ones only)."""
-    L, out = lag, []
-    for a, b, c in (
-        (inv[:, : -2 * L], inv[:, L:-L], inv[:, 2 * L:]),
-        (inv[: -2 * L], inv[L:-L], inv[2 * L:]),
-    ):
-        if b.size == 0:
-            out.append((np.zeros(0), np.zeros(0)))
-            continue
-        d = (a - 2 * b + c) / b
-        ok = np.isfinite(d)
-        out.append((d[ok], b[ok]))
-    return out
-
-
-def relative_depth_noise(z: np.ndarray, inside: np.ndarray, *, lag: int = 4, max_samples: int = 4000) -> float:
-    """Robust relative depth noise of one surface patch: sigma(z) / z, from the data alone.
-
-    Second differences of inverse depth at ``lag`` pixels vanish on any plane (inverse depth is affine
-    in pixel coordinates there), so what is left is noise (variance 6 sigma^2 for noise uncorrelated
-    at the lag) plus creases, edges and curvature, which the median ignores as long as they are the
-    minority. The flatter of the two directions counts (a cylinder is flat along its axis, curved
-    across it); each uses about ``max_samples`` evenly spaced triplets. No noise shape is presumed
-    beyond a finite spread; NaN with too few triplets.
-    """
-    inv = np.where(inside, 1.0 / np.where(inside, z, 1.0), np.nan)
-    per_direction = [1.4826 * np.median(np.abs(d[:: max(1, len(d) // max_samples)])) / np.sqrt(6.0)
-                     for d, _ in _second_differences(inv, lag) if len(d) >= 10]
-    return float(min(per_direction)) if per_direction else float("nan")
-
-
-def depth_noise_profile(point_map: PointMap, usable: np.ndarray, *, lag: int = 4, n_bins: int = 8,
-                        row_step: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """The image's relative depth noise by depth: (bin depths, sigma_z / z), from second differences as
-    in ``relative_depth_noise`` over the usable pixels of every ``row_step``-th row and column. For
-    objects too small to measure their own noise; the noise of most sensors grows with depth, so one
-    number per image would not do."""
-    z = np.asarray(point_map.xyz[..., 2], dtype=np.float64)
-    inv = np.where(usable & (z > 0), 1.0 / np.where(z > 0, z, 1.0), np.nan)
-    (d_rows, at_rows), _ = _second_differences(inv[::row_step], lag)
-    (d_cols, at_cols), _ = _second_differences(inv[:, ::row_step].T, lag)
-    d, depth = np.concatenate([d_rows, d_cols]), 1.0 / np.concatenate([at_rows, at_cols])
-    if len(d) < 10 * n_bins:
-        return np.zeros(0), np.zeros(0)
-    order = np.argsort(depth)  # equal-count depth bins, then one median per bin
-    bins = np.array_split(order, n_bins)
-    sigma = np.array([1.4826 * np.median(np.abs(d[b])) / np.sqrt(6.0) for b in bins])
-    centers = np.array([np.median(depth[b]) for b in bins])
-    return centers, sigma
-
-
-def noise_at(profile: tuple[np.ndarray, np.ndarray], depth: float) -> float:
-    """``depth_noise_profile`` interpolated at ``depth`` (log-depth, clamped at the ends); NaN if empty."""
-    centers, sigma = profile
-    if len(centers) == 0 or not np.isfinite(depth) or depth <= 0:
-        return float("nan")
-    return float(np.interp(np.log(depth), np.log(centers), sigma))
-
-
-class _LazyNoiseProfile:
-    """``depth_noise_profile`` computed on first use (most images have no object too small to measure)."""
-
-    def __init__(self, point_map: PointMap, usable: np.ndarray):
-        self._args, self._profile = (point_map, usable), None
-
-    def at(self, depth: float) -> float:
-        if self._profile is None:
-            self._profile = depth_noise_profile(*self._args)
-        return noise_at(self._profile, depth)
-
-
-def inconsistent_pixels(z: np.ndarray, inside: np.ndarray, tol_rel: float) -> np.ndarray:
-    """(h, w) bool: ``inside`` pixels whose depth no neighbourhood inside the mask predicts within ``tol_rel``.
-
-    Predictions (of inverse depth, affine on planes) come from inside pixels only: the mean of the
-    two neighbours across, along rows and columns, and the linear extrapolation from two pixels on
-    each of the four sides. Every surface pixel — in a face, on its edge or corner, on a one-pixel
-    pole — has a side that continues its surface; a flying pixel or background bleed at the mask's
-    edge has none. Pixels without any prediction are kept.
-    """
-    inv = np.where(inside, 1.0 / np.where(inside, z, 1.0), np.nan)
-    h, w = inv.shape
-    p = np.pad(inv, 2, constant_values=np.nan)
-
-    def at(dy: int, dx: int) -> np.ndarray:
-        return p[2 + dy:h + 2 + dy, 2 + dx:w + 2 + dx]
-
-    preds = [0.5 * (at(0, -1) + at(0, 1)), 0.5 * (at(-1, 0) + at(1, 0))]
-    preds += [2 * at(dy, dx) - at(2 * dy, 2 * dx) for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0))]
-    with np.errstate(invalid="ignore"):
-        resid = np.stack([np.abs(q - inv) for q in preds])
-        best = np.where(np.isfinite(resid), resid, np.inf).min(axis=0) / inv
-    return inside & np.isfinite(best) & (best > tol_rel)
 
 
 # --------------------------------------------------------------------------- one box
@@ -674,7 +581,7 @@ class ObjectPoints:
 
 def object_points(
     point_map: PointMap, mask: np.ndarray, usable: np.ndarray, *, max_points: int = 1200, link_factor: float = 15.0,
-    keep_ratio: float = 0.3, smooth_px: int = 5, noise_profile: _LazyNoiseProfile | None = None,
+    keep_ratio: float = 0.3, smooth_px: int = 5, noise_profile: NoiseProfile | None = None,
     consistency_sigmas: float = 3.0, min_tolerance: float = 0.005, up: np.ndarray | None = None,
 ) -> ObjectPoints:
     """Camera-frame points of one object: consistent, smoothed, strided subsample of its usable pixels,
@@ -752,7 +659,7 @@ def fit_boxes(
     usable = valid & ~flying_pixels(point_map) if remove_flying else valid
     R = np.asarray(rotation, dtype=np.float64)
     hints = np.full(len(masks), np.nan) if yaw_hint is None else np.asarray(yaw_hint, dtype=np.float64)
-    profile = _LazyNoiseProfile(point_map, usable)
+    profile = NoiseProfile(point_map, usable)
     boxes = []
     for i, m in enumerate(masks):
         obj = object_points(point_map, m, usable, max_points=max_points, noise_profile=profile, up=R[2])

@@ -17,12 +17,11 @@ from hispatial_assets.geometry.boxes import (
     fit_boxes,
     fit_boxes_to_points,
     flying_pixels,
-    inconsistent_pixels,
     min_area_rectangle,
     occlusion_fraction,
-    relative_depth_noise,
 )
 from hispatial_assets.geometry.camera import PointMap, unproject
+from hispatial_assets.geometry.depth_noise import inconsistent_pixels, relative_depth_noise
 from hispatial_assets.geometry.metrics import box_errors
 from hispatial_assets.geometry.priors import canonical_label
 from hispatial_assets.perception.noise import degrade_point_map
