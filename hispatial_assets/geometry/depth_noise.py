@@ -15,22 +15,18 @@ import numpy as np
 from hispatial_assets.geometry.camera import PointMap
 
 
-def _second_differences(inv: np.ndarray, lag: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Relative second differences of inverse depth (NaN = no pixel) at ``lag``, along rows and along
-    columns: per direction, ``(w(x-L) - 2 w(x) + w(x+L)) / w(x)`` and the inverse depth at the centers
-    (finite ones only)."""
-    L, out = lag, []
-    for a, b, c in (
-        (inv[:, : -2 * L], inv[:, L:-L], inv[:, 2 * L:]),
-        (inv[: -2 * L], inv[L:-L], inv[2 * L:]),
-    ):
-        if b.size == 0:
-            out.append((np.zeros(0), np.zeros(0)))
-            continue
-        d = (a - 2 * b + c) / b
-        ok = np.isfinite(d)
-        out.append((d[ok], b[ok]))
-    return out
+def _second_differences(inv: np.ndarray, lag: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Relative second differences of inverse depth (NaN = no pixel) at ``lag`` along ``axis`` (1: rows,
+    0: columns), ``(w(x-L) - 2 w(x) + w(x+L)) / w(x)``, and the inverse depth at their centers (finite
+    ones only)."""
+    a = np.moveaxis(inv, axis, -1)
+    L = lag
+    if a.shape[-1] <= 2 * L:
+        return np.zeros(0), np.zeros(0)
+    center = a[..., L:-L]
+    d = (a[..., : -2 * L] - 2 * center + a[..., 2 * L:]) / center
+    ok = np.isfinite(d)
+    return d[ok], center[ok]
 
 
 def relative_depth_noise(z: np.ndarray, inside: np.ndarray, *, lag: int = 4, max_samples: int = 4000) -> float:
@@ -40,12 +36,16 @@ def relative_depth_noise(z: np.ndarray, inside: np.ndarray, *, lag: int = 4, max
     in pixel coordinates there), so what is left is noise (variance 6 sigma^2 for noise uncorrelated
     at the lag) plus creases, edges and curvature, which the median ignores as long as they are the
     minority. The flatter of the two directions counts (a cylinder is flat along its axis, curved
-    across it); each uses about ``max_samples`` evenly spaced triplets. No noise shape is presumed
-    beyond a finite spread; NaN with too few triplets.
+    across it); each looks at every k-th row or column, about ``max_samples`` triplets. No noise shape
+    is presumed beyond a finite spread; NaN with too few triplets.
     """
     inv = np.where(inside, 1.0 / np.where(inside, z, 1.0), np.nan)
-    per_direction = [1.4826 * np.median(np.abs(d[:: max(1, len(d) // max_samples)])) / np.sqrt(6.0)
-                     for d, _ in _second_differences(inv, lag) if len(d) >= 10]
+    step = max(1, int(np.count_nonzero(inside) // max_samples))
+    per_direction = []
+    for axis, lines in ((1, inv[::step]), (0, inv[:, ::step])):
+        d, _ = _second_differences(lines, lag, axis)
+        if len(d) >= 10:
+            per_direction.append(1.4826 * np.median(np.abs(d)) / np.sqrt(6.0))
     return float(min(per_direction)) if per_direction else float("nan")
 
 
@@ -57,8 +57,8 @@ def depth_noise_profile(point_map: PointMap, usable: np.ndarray, *, lag: int = 4
     number per image would not do."""
     z = np.asarray(point_map.xyz[..., 2], dtype=np.float64)
     inv = np.where(usable & (z > 0), 1.0 / np.where(z > 0, z, 1.0), np.nan)
-    (d_rows, at_rows), _ = _second_differences(inv[::row_step], lag)
-    (d_cols, at_cols), _ = _second_differences(inv[:, ::row_step].T, lag)
+    d_rows, at_rows = _second_differences(inv[::row_step], lag, 1)
+    d_cols, at_cols = _second_differences(inv[:, ::row_step], lag, 0)
     d, depth = np.concatenate([d_rows, d_cols]), 1.0 / np.concatenate([at_rows, at_cols])
     if len(d) < 10 * n_bins:
         return np.zeros(0), np.zeros(0)
