@@ -1,4 +1,4 @@
-"""`hispatial ...`: demo, make-drop, add-drop, sql, status, export, backfill, verify (DESIGN §8)."""
+"""`hispatial ...`: demo, make-drop, add-drop, sql, status, export, backfill, verify, train (DESIGN §8)."""
 
 from __future__ import annotations
 
@@ -179,6 +179,33 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print(f"{len(stale)} stale (asset, partition) pairs:")
         _print_frame(stale, args.format)
+    recipes = orchestrate.recipe_stale_partitions(defs, root)
+    print("recipes (sft_dataset, checkpoints): " + ("up to date" if recipes.is_empty() else f"{len(recipes)} stale"))
+    if not recipes.is_empty():
+        _print_frame(recipes, args.format)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from hispatial_assets.catalog.duckdb import query
+    from hispatial_assets.config import PipelineConfig
+    from hispatial_assets.model.recipes import UnknownRecipe
+    from hispatial_assets.model.runs import build_and_train
+
+    root = _root(args)
+    settings = dict(PipelineConfig.from_env().training)
+    if args.device:
+        settings["device"] = args.device
+    t0, c0 = time.time(), time.process_time()
+    try:
+        row = build_and_train(root, args.recipe, max_steps=args.max_steps, **settings)
+    except UnknownRecipe as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"checkpoint {row['uri']} (step {row['step']}, train loss {row['train_loss']}) "
+          f"in {time.time() - t0:.0f}s wall, {time.process_time() - c0:.0f}s CPU")
+    _print_frame(query(root, f"SELECT recipe, step, train_loss, val_loss, finished_at FROM checkpoints "
+                             f"WHERE recipe = '{args.recipe}' ORDER BY finished_at"))
     return 0
 
 
@@ -317,6 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--asset", action="append", required=True, help="asset name (repeatable)")
     sp.add_argument("--partitions", required=True, help="comma-separated drop ids, or 'all'")
     sp.add_argument("--downstream", action="store_true", help="also everything downstream of the assets")
+
+    sp = add("train", cmd_train, "build a recipe's training rows and train its checkpoint (records it in the catalog)")
+    sp.add_argument("--recipe", required=True, help="full, no_l0_l1, no_l1_l2, rgb_only, rgb_reldepth, rgb_xyz, "
+                    "rgb_gt_xyz, or a baseline (oracle, prior, geometry)")
+    sp.add_argument("--max-steps", type=int, default=None, help="training steps (default: TrainConfig's)")
+    sp.add_argument("--device", default=None, help="cpu, cuda or auto (default: the config's, else cpu)")
 
     sp = add("export", cmd_export, "QA to Hugging Face datasets Parquet or LLaVA JSON")
     sp.add_argument("--out", required=True, help="output file (fsspec URL or path)")

@@ -30,6 +30,7 @@ def profile_stages(profile: str) -> dict[str, dict[str, Any]]:
 class PipelineConfig:
     stages: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(registry.DEFAULTS))
     qa: dict[str, Any] = field(default_factory=dict)  # QAConfig overrides
+    training: dict[str, Any] = field(default_factory=dict)  # TrainingResource fields (defs/training.py)
 
     @classmethod
     def from_env(cls, profile: str | None = None) -> PipelineConfig:
@@ -44,13 +45,14 @@ class PipelineConfig:
         for stage, spec in raw.get("stages", {}).items():
             stages[stage] = spec
         qa: dict[str, Any] = raw.get("qa", {})
+        training: dict[str, Any] = raw.get("training", {})
         for stage in stages:
             name = os.environ.get(f"HISPATIAL_{stage.upper()}_BACKEND")
             if name and stages[stage].get("backend") != name:
                 # a new backend: the old one's flat settings go, every backend's own block stays
                 blocks = {k: v for k, v in stages[stage].items() if k in registry.BACKENDS.get(stage, {})}
                 stages[stage] = {"backend": name, **blocks}
-        return cls(stages=stages, qa=qa).validated()
+        return cls(stages=stages, qa=qa, training=training).validated()
 
     @classmethod
     def exact(cls) -> PipelineConfig:
@@ -67,7 +69,7 @@ class PipelineConfig:
     def with_stage(self, stage: str, **spec: Any) -> PipelineConfig:
         stages = copy.deepcopy(self.stages)
         stages[stage] = spec
-        return PipelineConfig(stages=stages, qa=dict(self.qa))
+        return PipelineConfig(stages=stages, qa=dict(self.qa), training=dict(self.training))
 
     def identity(self, stage: str) -> str:
         return registry.spec_identity(stage, self.stages[stage])

@@ -26,6 +26,7 @@ from hispatial_assets.defs.point_maps import POINT_MAPS_VERSION, build_point_map
 from hispatial_assets.defs.qa import QA_VERSION, build_qa_asset, build_qa_check, qa_stats
 from hispatial_assets.defs.resources import DataRootResource, backend_resource
 from hispatial_assets.defs.sensors import build_drop_sensor
+from hispatial_assets.defs.training import TrainingResource, build_training_assets
 from hispatial_assets.qa import QAConfig
 
 DROP_JOB = "drop_pipeline"
@@ -49,13 +50,14 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
         build_referrals_asset(code_version(REFERRALS_VERSION, config.identity("referral"))),
         *[build_qa_asset(level, code_version(QA_VERSION, qa_identity), qa_config) for level in range(4)],
     ]
+    training = TrainingResource(**config.training)
     drop_job = dg.define_asset_job(
         DROP_JOB, selection=dg.AssetSelection.assets(*assets),
         description="Everything partitioned by drop, for one drop: manifest → point maps → gravity → objects → "
         "referrals → QA levels 0–3.",
     )
     return dg.Definitions(
-        assets=[*assets, qa_stats],
+        assets=[*assets, qa_stats, *build_training_assets(training)],
         asset_checks=[objects_match_ground_truth, *[build_qa_check(level, qa_config) for level in range(4)]],
         jobs=[drop_job, dg.define_asset_job("stats_job", selection=[qa_stats],
                                             description="Statistics over the QA of all drops.")],
@@ -67,6 +69,7 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
             minimum_interval_seconds=30)],
         resources={
             "data_root": DataRootResource(root=root),
+            "training": training,
             **{res: backend_resource(stage, config.stages[stage]) for stage, res in STAGE_RESOURCES.items()},
         },
         executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),

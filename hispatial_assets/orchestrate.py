@@ -94,6 +94,16 @@ def stale_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, root: D
         con.close()
 
 
+def recipe_stale_partitions(defs: dg.Definitions, root: DataRoot) -> pl.DataFrame:
+    """Per recipe: is its `sft_dataset` / `checkpoints` partition stale, and why (model/runs.py)."""
+    from hispatial_assets.model.runs import recipe_staleness
+
+    graph = defs.resolve_asset_graph()
+    versions = {a: graph.get(dg.AssetKey(a)).code_version or "" for a in ("sft_dataset", "checkpoints")
+                if graph.has(dg.AssetKey(a))}
+    return recipe_staleness(root, versions)
+
+
 def refresh_plan(stale: pl.DataFrame) -> dict[str, list[str]]:
     """partition -> every stale asset of it (direct reasons and 'upstream stale' alike)."""
     plan: dict[str, list[str]] = {}

@@ -56,6 +56,14 @@ LINEAGE = {
     "finished_at": pl.Datetime("us", "UTC"),
 }
 
+# The training rows of a recipe (tables/sft/recipe=<r>/part.parquet): QA rows (source 'spatial') and
+# general VQA (source 'general'; level null) of the train and val drops, with the inputs the recipe's
+# modality reads. point_map_uri: the estimated map, or the exact one for rgb_gt_xyz.
+SFT = {
+    "recipe": STR, "split": STR, "source": STR, "modality": STR,
+    **{k: v for k, v in QA.items() if k not in ("input_versions", "program", "reasoning")},
+    "image_uri": STR, "point_map_uri": STR,
+}
 # One row per saved checkpoint of a recipe (tables/checkpoints/recipe=<r>/part.parquet).
 CHECKPOINTS = {
     "recipe": STR, "step": I64, "uri": STR, "train_loss": F64, "val_loss": F64,
@@ -72,7 +80,7 @@ EVAL_SCORES = {
 TABLES: dict[str, dict] = {
     "images": IMAGES, "rejected": REJECTED, "point_maps": POINT_MAPS, "gravity": GRAVITY,
     "objects": OBJECTS, "gt_objects": GT_OBJECTS, "referrals": REFERRALS, "qa": QA,
-    "lineage": LINEAGE, "checkpoints": CHECKPOINTS, "eval_scores": EVAL_SCORES,
+    "lineage": LINEAGE, "sft": SFT, "checkpoints": CHECKPOINTS, "eval_scores": EVAL_SCORES,
 }
 
 

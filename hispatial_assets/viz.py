@@ -234,3 +234,50 @@ def objects_preview(refs: Sequence, objects: pl.DataFrame, gravity: dict[str, Gr
         overlay = boxes_overlay(rgb, objs, g.rotation, K, max_width)
         images.append((f"{ref.image_id}: {len(objs)} objects", overlay))
     return preview_markdown(images)
+
+
+def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, title: str = "", width: int = 480,
+               height: int = 260, log_y: bool = False) -> np.ndarray:
+    """(height, width, 3) uint8 plot of named (x, y) series on shared axes, min/max labelled, legend at the
+    top right. Non-finite points are skipped; ``log_y`` plots log10(y) (for losses)."""
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    left, right, top, bottom = 56, width - 12, 24, height - 28
+    pts = {}
+    for name, (x, y) in series.items():
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        ok = np.isfinite(x) & np.isfinite(y) & ((y > 0) if log_y else True)
+        pts[name] = (x[ok], np.log10(y[ok]) if log_y else y[ok])
+    xs = np.concatenate([p[0] for p in pts.values()] + [np.zeros(0)])
+    ys = np.concatenate([p[1] for p in pts.values()] + [np.zeros(0)])
+    draw.text((left, 6), title, fill=(0, 0, 0))
+    draw.rectangle((left, top, right, bottom), outline=(160, 160, 160))
+    if not len(xs):
+        draw.text((left + 8, top + 8), "no data", fill=(0, 0, 0))
+        return np.asarray(image)
+    x0, x1 = float(xs.min()), float(xs.max()) if xs.max() > xs.min() else float(xs.min()) + 1
+    y0, y1 = float(ys.min()), float(ys.max()) if ys.max() > ys.min() else float(ys.min()) + 1
+    label = (lambda v: f"{10 ** v:.3g}") if log_y else (lambda v: f"{v:.3g}")
+    draw.text((4, top), label(y1), fill=(0, 0, 0))
+    draw.text((4, bottom - 10), label(y0), fill=(0, 0, 0))
+    draw.text((left, bottom + 6), f"{x0:g}", fill=(0, 0, 0))
+    draw.text((right - 40, bottom + 6), f"{x1:g}", fill=(0, 0, 0))
+    for i, (name, (x, y)) in enumerate(pts.items()):
+        color = tuple(int(c) for c in PALETTE[(3 * i) % len(PALETTE)])
+        px = left + (x - x0) / (x1 - x0) * (right - left)
+        py = bottom - (y - y0) / (y1 - y0) * (bottom - top)
+        if len(px) > 1:
+            draw.line(list(zip(px.tolist(), py.tolist())), fill=color, width=2)
+        elif len(px):
+            draw.ellipse((px[0] - 3, py[0] - 3, px[0] + 3, py[0] + 3), fill=color)
+        draw.text((right - 110, top + 4 + 12 * i), name, fill=color)
+    return np.asarray(image)
+
+
+def loss_curve_markdown(history: Sequence[dict], val: Sequence[tuple[int, float]] = ()) -> str:
+    """Markdown with the training loss per step (and validation loss at the saves) as one PNG."""
+    steps = [h["step"] for h in history]
+    series = {"train loss": (steps, [h["loss"] for h in history])}
+    if val:
+        series["val loss"] = ([s for s, _ in val], [v for _, v in val])
+    return preview_markdown([("loss curve", line_chart(series, title="loss (log scale) by step", log_y=True))])

@@ -45,3 +45,18 @@ def write_lineage(root: DataRoot, rec: LineageRecord) -> str:
     uri = io.join(root.lineage_dir(), f"asset={_safe(rec.asset)}", _safe(rec.partition or "__all__"),
                   f"{stamp}-{_safe(rec.run_id)[:36]}-{uuid.uuid4().hex[:6]}.parquet")
     return io.write_parquet(uri, df)
+
+
+def latest_data_versions(root: DataRoot, assets: list[str] | tuple[str, ...]) -> pl.DataFrame:
+    """(asset, partition, data_version, code_version, input_versions, finished_at) of the newest record
+    per partition of each asset."""
+    from hispatial_assets.catalog.duckdb import query
+
+    names = ", ".join(f"'{a}'" for a in assets if a.replace("_", "").isalnum())
+    if not names:
+        return pl.DataFrame(schema={"asset": pl.String, "partition": pl.String, "data_version": pl.String})
+    return query(root, f"""
+        SELECT asset, partition, data_version, code_version, input_versions, finished_at FROM lineage
+        WHERE asset IN ({names})
+        QUALIFY row_number() OVER (PARTITION BY asset, partition ORDER BY finished_at DESC) = 1
+        ORDER BY asset, partition""")

@@ -46,10 +46,15 @@ def finish(
     started_at: datetime,
     backend: str = "",
     metadata: dict[str, Any] | None = None,
+    input_versions: dict[str, str] | None = None,
 ) -> dg.MaterializeResult:
-    """Write the lineage record and return the materialization with its content data version."""
+    """Write the lineage record and return the materialization with its content data version.
+
+    ``input_versions`` defaults to the same-partition upstream versions; an asset that reads many
+    partitions of its inputs (``sft_dataset``) passes what it read instead.
+    """
     partition = context.partition_key if context.has_partition_key else ""
-    input_versions = upstream_data_versions(context)
+    input_versions = upstream_data_versions(context) if input_versions is None else input_versions
     code_version = context.assets_def.code_versions_by_key.get(context.asset_key) or ""
     uri = write_lineage(root, LineageRecord(
         asset=context.asset_key.to_user_string(), partition=partition, run_id=context.run_id,

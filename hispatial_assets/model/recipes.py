@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MODALITIES = ("rgb", "rgb_reldepth", "rgb_xyz", "rgb_gt_xyz")
+FORMATS = ("free", "choice", "boolean")
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,11 @@ class Recipe:
     name: str
     levels: tuple[int, ...]
     modality: str
-    general_ratio: float = 7.0  # general-VQA rows per spatial row (1:7 in the paper)
+    # General-VQA rows per spatial row. The paper mixes general : spatial at 1:7 (its model trained on
+    # "88% spatial + 12% general data"), i.e. one general row per seven spatial ones.
+    general_ratio: float = 1 / 7
     description: str = ""
+    formats: tuple[str, ...] = FORMATS
 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (

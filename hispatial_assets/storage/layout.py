@@ -3,6 +3,7 @@
     ROOT/drops/<drop_id>/...                                  input images (+ sidecars, _READY)
     ROOT/tables/<table>/drop_id=<id>[/level=<L>]/part.parquet   hive-style Parquet per partition
     ROOT/arrays/point_maps/drop_id=<id>/<image_id>.npz          compact point maps
+    ROOT/arrays/exact_point_maps/drop_id=<id>/<image_id>.npz    exact maps from scene-engine truth (rgb_gt_xyz)
     ROOT/tables/<table>/recipe=<r>[/benchmark=<b>]/part.parquet training data, checkpoints, scores
     ROOT/models/recipe=<r>/step_<N>/                          checkpoints (safetensors)
     ROOT/lineage/asset=<asset>/<partition>/<time>-<run>.parquet one record per materialization
@@ -78,6 +79,10 @@ class DataRoot:
 
     def point_map_uri(self, drop_id: str, image_id: str) -> str:
         return io.join(self.root, "arrays", "point_maps", f"drop_id={check_drop_id(drop_id)}", f"{image_id}.npz")
+
+    def exact_point_map_uri(self, drop_id: str, image_id: str) -> str:
+        """The scene engine's exact point map, cached for the ``rgb_gt_xyz`` recipe (``point_maps`` may be estimated)."""
+        return io.join(self.root, "arrays", "exact_point_maps", f"drop_id={check_drop_id(drop_id)}", f"{image_id}.npz")
 
     def lineage_dir(self) -> str:
         return io.join(self.root, "lineage")
