@@ -43,6 +43,7 @@ def pipeline_root(path, instance) -> PipelineRoot:
 def model_root(tmp_path_factory) -> PipelineRoot:
     """Three tiny drops (train, val, test) through the whole pipeline, shared by read-only tests."""
     base = tmp_path_factory.mktemp("model_root")
+    (base / "dagster_home").mkdir()
     with dg.instance_for_test(temp_dir=str(base / "dagster_home")) as instance:
         pr = pipeline_root(base / "root", instance)
         for drop_id, (seed, n) in DROPS.items():
