@@ -30,6 +30,7 @@ from hispatial_assets.defs.training import TrainingResource, build_training_asse
 from hispatial_assets.qa import QAConfig
 
 DROP_JOB = "drop_pipeline"
+TRAINING_JOB = "training"
 STAGE_RESOURCES = {"point_maps": "point_map_backend", "gravity": "gravity_backend", "detection": "detector",
                    "orientation": "orientation_backend", "referral": "referrer"}
 
@@ -51,16 +52,19 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
         *[build_qa_asset(level, code_version(QA_VERSION, qa_identity), qa_config) for level in range(4)],
     ]
     training = TrainingResource(**config.training)
+    training_assets = build_training_assets(training)
     drop_job = dg.define_asset_job(
         DROP_JOB, selection=dg.AssetSelection.assets(*assets),
         description="Everything partitioned by drop, for one drop: manifest → point maps → gravity → objects → "
         "referrals → QA levels 0–3.",
     )
     return dg.Definitions(
-        assets=[*assets, qa_stats, *build_training_assets(training)],
+        assets=[*assets, qa_stats, *training_assets],
         asset_checks=[objects_match_ground_truth, *[build_qa_check(level, qa_config) for level in range(4)]],
         jobs=[drop_job, dg.define_asset_job("stats_job", selection=[qa_stats],
-                                            description="Statistics over the QA of all drops.")],
+                                            description="Statistics over the QA of all drops."),
+              dg.define_asset_job(TRAINING_JOB, selection=dg.AssetSelection.assets(*training_assets),
+                                  description="One recipe (partition): its training rows, then its checkpoint.")],
         # Off by default: while a drop's first run is in flight it also requested runs of that run's
         # own downstream assets (seen in the e2e log), so new drops would be processed twice. Turn it on
         # in the UI for hands-off refresh after a backend change; `hispatial refresh` is the tested path.

@@ -1,7 +1,7 @@
 """The RGB-XYZ model's one config: PaliGemma's, plus the XYZ branch (DESIGN §5).
 
 Unlike transformers' configs, the defaults build the *tiny* model that trains on a CPU in minutes
-(SigLIP 64 px / 8 px patches, a 2-layer 128-wide Gemma2). `paligemma2_config` gives the real
+(SigLIP 64 px / 8 px patches, a 2-layer 128-wide Gemma). `paligemma2_config` gives the real
 PaliGemma2-3B shape, for the GPU benchmark and as the template of a real base checkpoint.
 """
 
@@ -18,10 +18,13 @@ TINY_VISION = {
     "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
     "patch_size": 8, "image_size": 64, "vision_use_head": False,
 }
+# The tiny LLM is a Gemma (PaliGemma 1's) rather than a Gemma2 (PaliGemma2's): Gemma2's attention-logit
+# softcapping rules out SDPA, and eager attention doubled the CPU step time. The real base is PaliGemma2
+# through the same classes.
 TINY_TEXT = {
     "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
-    "num_key_value_heads": 1, "head_dim": 32, "query_pre_attn_scalar": 32, "sliding_window": 256,
-    "max_position_embeddings": 512, "vocab_size": 2048, "is_encoder_decoder": False,
+    "num_key_value_heads": 1, "head_dim": 32, "max_position_embeddings": 512, "vocab_size": 2048,
+    "is_encoder_decoder": False,
     "pad_token_id": SPECIAL_TOKENS.index("<pad>"), "eos_token_id": SPECIAL_TOKENS.index("<eos>"),
     "bos_token_id": SPECIAL_TOKENS.index("<bos>"),
 }
@@ -38,7 +41,7 @@ class HiSpatialConfig(PaliGemmaConfig):
     model_type = "hispatial"
     sub_configs_defaults = {
         "vision_config": SubConfigSpec(config_class=AutoConfig, model_type="siglip_vision_model", init_kwargs=TINY_VISION),
-        "text_config": SubConfigSpec(config_class=AutoConfig, model_type="gemma2", init_kwargs=TINY_TEXT),
+        "text_config": SubConfigSpec(config_class=AutoConfig, model_type="gemma", init_kwargs=TINY_TEXT),
     }
 
     image_token_index: int = SPECIAL_TOKENS.index(IMAGE_TOKEN)

@@ -32,8 +32,9 @@ class Query:
 class Predictor:
     """A loaded checkpoint in eval mode (bf16 on CUDA) and its processor."""
 
-    def __init__(self, model, processor, *, recipe: str, checkpoint_uri: str, device: str | torch.device):
-        self.model, self.processor = model, processor
+    def __init__(self, model, processor, *, recipe: str, checkpoint_uri: str, device: str | torch.device,
+                 cpu_threads: int = 1):
+        self.model, self.processor, self.cpu_threads = model, processor, cpu_threads
         self.recipe, self.checkpoint_uri = recipe, checkpoint_uri
         self.modality: str = model.config.input_mode
         self.device = torch.device(device)
@@ -48,6 +49,12 @@ class Predictor:
     @torch.no_grad()
     def answer(self, queries: Sequence[Query], *, max_new_tokens: int = 32, batch_size: int = 8) -> list[str]:
         """One greedy answer per query, in order (special tokens and surrounding spaces removed)."""
+        from hispatial_assets.model.train import torch_threads
+
+        with torch_threads(self.cpu_threads if self.device.type == "cpu" else None):
+            return self._answer(queries, max_new_tokens, batch_size)
+
+    def _answer(self, queries: Sequence[Query], max_new_tokens: int, batch_size: int) -> list[str]:
         tok = self.processor.tokenizer
         answers: list[str] = []
         for start in range(0, len(queries), batch_size):

@@ -211,7 +211,8 @@ def read_sft(root: DataRoot, recipe: str) -> pl.DataFrame:
 
 # --- checkpoints -----------------------------------------------------------------------------------
 
-TRAIN_IDENTITY_EXCLUDED = ("rows_uri", "out_dir", "device", "num_workers", "resume", "log_every", "recipe", "input_mode")
+TRAIN_IDENTITY_EXCLUDED = ("rows_uri", "out_dir", "device", "num_workers", "cpu_threads", "resume", "log_every", "recipe",
+                           "input_mode")
 
 
 def train_settings(max_steps: int | None = None, **overrides: Any) -> dict[str, Any]:
