@@ -156,7 +156,7 @@ def answer_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     labels = batch.pop("labels")
     targets = torch.nn.functional.pad(labels[:, 1:], (0, 1), value=-100)  # position t predicts token t + 1
     keep = targets != -100
-    logits = model(**batch, logits_to_keep=keep).logits
+    logits = model(**batch, logits_to_keep=keep, use_cache=False).logits
     return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets[keep])
 
 
