@@ -16,7 +16,7 @@ import polars as pl
 from PIL import Image, ImageDraw
 
 from hispatial_assets.geometry.boxes import box_corners
-from hispatial_assets.geometry.camera import PointMap, project
+from hispatial_assets.geometry.camera import PointMap, nearest_indices, project
 from hispatial_assets.geometry.frames import Gravity
 
 MAX_MARKDOWN_BYTES = 300_000  # the whole preview; the UI stores metadata per materialization
@@ -60,8 +60,7 @@ def point_map_preview(pm: PointMap, max_width: int = 256) -> np.ndarray:
     """
     h, w = pm.shape
     ow, oh = _out_size(w, h, max_width)
-    rows = np.minimum(((np.arange(oh) + 0.5) * h / oh).astype(np.int64), h - 1)
-    cols = np.minimum(((np.arange(ow) + 0.5) * w / ow).astype(np.int64), w - 1)
+    rows, cols = nearest_indices(oh, h), nearest_indices(ow, w)
     z = np.asarray(pm.xyz[..., 2], dtype=np.float32)[np.ix_(rows, cols)]
     valid = np.asarray(pm.mask, dtype=bool)[np.ix_(rows, cols)] & np.isfinite(z) & (z > 0)
     out = np.zeros((oh, ow, 3), dtype=np.uint8)

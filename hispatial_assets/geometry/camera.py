@@ -31,6 +31,12 @@ def intrinsics_from_fov(width: int, height: int, fov_x_deg: float) -> np.ndarray
     return np.array([[fx, 0.0, width / 2.0], [0.0, fx, height / 2.0], [0.0, 0.0, 1.0]], dtype=np.float64)
 
 
+def nearest_indices(n_out: int, n_in: int) -> np.ndarray:
+    """Source index of each output pixel center in a nearest-neighbour resize from ``n_in`` to ``n_out``
+    pixels along one axis (nearest keeps masks exact)."""
+    return np.minimum(((np.arange(n_out) + 0.5) * n_in / n_out).astype(np.int64), n_in - 1)
+
+
 def pixel_rays(width: int, height: int, intrinsics: np.ndarray) -> np.ndarray:
     """(H, W, 3) camera-frame rays with z = 1 through each pixel center."""
     K = np.asarray(intrinsics, dtype=np.float64)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from hispatial_assets.geometry.camera import PointMap
+from hispatial_assets.geometry.camera import PointMap, nearest_indices
 from hispatial_assets.model.tokenizer import IMAGE_TOKEN
 
 # For rgb_reldepth: depth mapped to [0, 1] between these percentiles of the image's valid depths, so one
@@ -41,11 +41,6 @@ def load_processor(path: str):
         raise ValueError(f"{path}: the image processor config has no image_seq_length")
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     return PaliGemmaProcessor(image_processor=image_processor, tokenizer=tokenizer)
-
-
-def nearest_indices(n_out: int, n_in: int) -> np.ndarray:
-    """Source index of each output pixel center for a nearest-neighbour resize (keeps masks exact)."""
-    return np.minimum(((np.arange(n_out) + 0.5) * n_in / n_out).astype(np.int64), n_in - 1)
 
 
 def relative_depth(point_map: PointMap) -> np.ndarray:
