@@ -228,6 +228,8 @@ def _train(cfg: TrainConfig, device: torch.device, log: Callable[[str], Any]) ->
 
     rows = read_parquet(cfg.rows_uri)
     train_rows, val_rows = rows.filter(pl.col("split") == "train"), rows.filter(pl.col("split") == "val")
+    if not len(train_rows):
+        raise ValueError(f"{cfg.rows_uri}: no training rows (split 'train'); are there train drops with QA?")
     model, processor, resumed_from = _build_model(cfg, train_rows)
     model.to(device).train()
     params = trainable_parameters(model, cfg.input_mode)

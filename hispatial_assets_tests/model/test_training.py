@@ -116,3 +116,10 @@ def test_training_from_a_paligemma2_base_moves_the_xyz_branch_and_freezes_the_vi
     assert torch.count_nonzero(projector) > 0  # zero at the start, trained now
     llm = [k for k in before if k.startswith("language_model.") and k.endswith("mlp.down_proj.weight")]
     assert llm and not all(torch.equal(before[k], after[k]) for k in llm)
+
+
+def test_rows_without_a_train_split_are_a_clear_error(rows_16, tmp_path):
+    val_only = io.write_parquet(str(tmp_path / "val.parquet"), io.read_parquet(rows_16).with_columns(split=pl.lit("val")))
+    with pytest.raises(ValueError, match="no training rows"):
+        train(TrainConfig(rows_uri=val_only, out_dir=str(tmp_path / "run"), max_steps=1))
+    assert not (tmp_path / "run").exists()  # nothing written
