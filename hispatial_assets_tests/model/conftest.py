@@ -1,5 +1,5 @@
-"""Fixtures for the model tests: data roots made by the real pipeline on tiny scene-engine drops
-(point maps from the ``synthetic_noisy`` backend, i.e. estimated, not exact)."""
+"""Fixtures for the model tests: data roots made by the real pipeline on tiny scene-engine drops, on
+the default (estimated) path: point maps are ``synthetic_noisy``, not exact."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ class PipelineRoot:
 
 
 def pipeline_root(path, instance) -> PipelineRoot:
-    config = PipelineConfig().with_stage("point_maps", backend="synthetic_noisy")
+    config = PipelineConfig()
+    assert config.stages["point_maps"]["backend"] == "synthetic_noisy"
     return PipelineRoot(DataRoot.resolve(str(path)), instance, config)
 
 
