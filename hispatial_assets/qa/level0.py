@@ -13,7 +13,6 @@ import numpy as np
 from hispatial_assets.qa.options import separated
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, place
 from hispatial_assets.qa.text import CAMERA_FRAME, xyz_json, xyz_text, templates
-from hispatial_assets.qa.rand import sample as _sample, shuffle3 as _shuffle3
 
 POINT_FREE = (
     "What are the 3D coordinates of the point at pixel {px} {frame}? Answer in meters.",
@@ -199,7 +198,7 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
             elif fmt == "choice":
                 picked = None
                 for _ in range(20):
-                    cand = _sample(rnd, range(P.n), 4)
+                    cand = rnd.sample(range(P.n), 4)
                     ds = sorted(cand, key=P.dist.__getitem__, reverse=not closer)
                     a, b = P.dist[ds[0]], P.dist[ds[1]]
                     if cfg.ok(a - b, max(a, b)):
@@ -209,7 +208,7 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                     continue
                 pos = bal.letter(4)
                 others = picked[1:]
-                _shuffle3(rnd, others)
+                rnd.shuffle(others)
                 order = place(picked[0], others, pos)
                 opts = [f"[{nu[k]}, {nv[k]}]" for k in order]
                 q = choice_text(ORDER_CHOICE[tmpl].format(sup=CLOSEST if closer else FARTHEST), opts)

@@ -15,7 +15,6 @@ from hispatial_assets.qa.program import FACING_WORDS, facing_sector
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, place
 from hispatial_assets.qa.text import GRAVITY_FRAME, UNIT_HINT, xyz_json, xyz_text, templates
 from hispatial_assets.qa.units import length_value, pick_unit
-from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle
 
 LOC_FREE = (
     "Where is {o} located {frame}? Give the (x, y, z) coordinates of its center in meters.",
@@ -68,7 +67,7 @@ def _frames(rnd):
 def _objects(ctx, mask=None) -> list[int]:
     s = ctx.scene
     idx = [int(i) for i in s.ref_idx if mask is None or mask[i]]
-    _shuffle(ctx.rnd, idx)
+    ctx.rnd.shuffle(idx)
     return idx
 
 
@@ -140,7 +139,7 @@ def object_orientation(ctx, task: str, caps: dict[str, int]) -> None:
                           f'{{"label": "{label}"}}', [oid], prog, None))
             elif fmt == "choice":
                 pos = bal.letter(4)
-                ds = [FACING_WORDS[j] for j in _sample(rnd, far, 3)]
+                ds = [FACING_WORDS[j] for j in rnd.sample(far, 3)]
                 opts = place(label, ds, pos)
                 q = choice_text(ORI_CHOICE[tmpl].format(o=o), [f"facing {x}" for x in opts])
                 rows.put((task, fmt, q, f"{LETTERS[pos]}. facing {label}",

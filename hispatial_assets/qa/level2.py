@@ -18,7 +18,6 @@ from hispatial_assets.qa.program import QUADRANTS
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
 from hispatial_assets.qa.text import CAMERA_VIEW, GRAVITY_FRAME, UNIT_HINT, join_and, xyz_json, xyz_text, templates
 from hispatial_assets.qa.units import length_value, pick_unit
-from hispatial_assets.qa.rand import sample as _sample, shuffle as _shuffle, shuffle3 as _shuffle3
 
 AXIS_WORDS = {"x": ("left", "right"), "y": ("in front", "behind"), "z": ("below", "above")}
 REL_PHRASE = {"left": "to the left of", "right": "to the right of", "in front": "in front of",
@@ -178,7 +177,7 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 else:
                     pos = bal.letter(4)
                     far = [((h - 1 + k) % 12) + 1 for k in range(2, 11)]
-                    ds = _sample(rnd, far, 3)
+                    ds = rnd.sample(far, 3)
                     opts = place(f"{h} o'clock", [f"{x} o'clock" for x in ds], pos)
                     q = choice_text(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b]), opts)
                     put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
@@ -193,7 +192,7 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 label = QUADRANTS[(0 if d[1] < 0 else 2) + (1 if d[0] > 0 else 0)]
                 pos = bal.letter(4)
                 others = [x for x in QUADRANTS if x != label]
-                _shuffle3(rnd, others)
+                rnd.shuffle(others)
                 opts = place(label, others, pos)
                 view, view_cap = _view(rnd, AXIS_VIEW["y"])
                 q = choice_text(QUAD_CHOICE[tmpl].format(a=ex[a], b=ex[b], view=view, view_cap=view_cap), opts)
@@ -325,7 +324,7 @@ def distance_component(ctx, task: str, caps: dict[str, int]) -> None:
     comp = np.stack([P.hdist, np.abs(P.d[:, 2]), np.abs(P.d[:, 0]), np.abs(P.d[:, 1])], axis=1)
     upper = P.a < P.b
     cand = [(p, k) for k in range(4) for p in np.flatnonzero(upper & (comp[:, k] >= cfg.min_length_m)).tolist()]
-    _shuffle(ctx.rnd, cand)
+    ctx.rnd.shuffle(cand)
     A, B, C = P.a.tolist(), P.b.tolist(), comp.tolist()
     _length_task(ctx, task, caps, lambda c: (C[c[0]][c[1]], A[c[0]], B[c[0]], None), cand,
                  lambda c: COMP_FREE[COMPONENTS[c[1]]], COMP_SUFFIX,
@@ -356,11 +355,9 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
     C = s.C
     ids, ex = s.id_list, s.expr
     keys = ("height", "width", "volume", "cam_dist", "third", "third")
-    random, getrandbits, dist = rnd.random, rnd.getrandbits, math.dist
+    random, dist = rnd.random, math.dist
     m_abs, m_rel, v_ratio = cfg.margin_abs_m, cfg.margin_rel, cfg.volume_ratio
     nR = len(R)
-    small = nR <= 21  # `rand.sample(rnd, R, 2)` inlined (its k == 2 fast path)
-    b1, b2 = nR.bit_length(), (nR - 1).bit_length()
     for fmt, cap in caps.items():
         for _ in range(cap):
             key = keys[int(random() * 6)]
@@ -370,16 +367,7 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
             need_size = key in SIZE_KEYS
             is_vol = key == "volume"
             for _try in range(12):
-                if small:
-                    j = getrandbits(b1)
-                    while j >= nR:
-                        j = getrandbits(b1)
-                    j2 = getrandbits(b2)
-                    while j2 >= nR - 1:
-                        j2 = getrandbits(b2)
-                    a, b = R[j], (R[nR - 1] if j2 == j else R[j2])
-                else:
-                    a, b = _sample(rnd, R, 2)
+                a, b = rnd.sample(R, 2)
                 if third:
                     if nR < 3:
                         break
@@ -463,23 +451,8 @@ def _rank_set(ctx, key, k, full, vals, elig):
     vol = key == "volume"
     m_abs, m_rel, ratio = cfg.margin_abs_m, cfg.margin_rel, cfg.volume_ratio
     checks = tuple((i, i + 1) for i in range(k - 1)) if full else ((0, 1), (-1, -2))
-    n = len(elig)
-    # `rand.sample(rnd, elig, k)` inlined for its pool path (n <= 21 and k <= 5): the same draws
-    draws = tuple((n - i, (n - i).bit_length()) for i in range(k)) if n <= 21 and k <= 5 else None
-    getrandbits = rnd.getrandbits
     for _ in range(10):
-        if draws is None:
-            S = sorted(_sample(rnd, elig, k), key=getv)
-        else:
-            pool = list(elig)
-            picked = []
-            for m, b in draws:
-                j = getrandbits(b)
-                while j >= m:
-                    j = getrandbits(b)
-                picked.append(pool[j])
-                pool[j] = pool[m - 1]
-            S = sorted(picked, key=getv)
+        S = sorted(rnd.sample(elig, k), key=getv)
         for i, j in checks:
             x, y = v[S[i]], v[S[j]]
             if x >= y:
@@ -519,7 +492,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 if S is None:
                     continue
                 shown_order = list(S)
-                _shuffle(rnd, shown_order)
+                rnd.shuffle(shown_order)
                 items = join_and([ex[i] for i in shown_order])
                 target = S[::-1] if greater else S
                 label = ", ".join(ex[i] for i in target)
@@ -535,7 +508,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 continue
             win = S[-1] if greater else S[0]
             others = [i for i in S if i != win]
-            _shuffle(rnd, others)
+            rnd.shuffle(others)
             sup = SUPER[key][0 if greater else 1]
             op = "argmax" if greater else "argmin"
             if fmt == "choice":

@@ -20,7 +20,6 @@ from hispatial_assets.qa.program import QUADRANTS
 from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, jstr, place
 from hispatial_assets.qa.text import CAMERA_VIEW, UNIT_HINT, plural, xyz_text, templates
 from hispatial_assets.qa.units import length_text, length_value, pick_unit, shown
-from hispatial_assets.qa.rand import sample as _sample, shuffle3 as _shuffle3
 
 PERSP_FREE = {
     "lr": ("From the viewpoint of {o}, facing the way it faces, is {x} on its left or on its right?",
@@ -124,7 +123,7 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
                 label = QUADRANTS[(0 if fb == "in front" else 2) + (1 if lr == "right" else 0)]
                 pos = bal.letter(4)
                 others = [q for q in QUADRANTS if q != label]
-                _shuffle3(rnd, others)
+                rnd.shuffle(others)
                 opts = place(label, others, pos)
                 q = choice_text(PERSP_CHOICE[tmpl].format(o=ex[vi], x=ex[xi]) + PERSP_SUFFIX, opts)
                 rows.put((task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{o}"' for o in opts]),
@@ -216,7 +215,7 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
             elif fmt == "choice":
                 pos = bal.letter(4)
                 pool = [k for k in range(max(0, n - 3), n + 4) if k != n]
-                ds = sorted(_sample(rnd, pool, 3))
+                ds = sorted(rnd.sample(pool, 3))
                 opts = place(str(n), [str(k) for k in ds], pos)
                 rows.put((task, fmt, choice_text(stem, opts), f"{LETTERS[pos]}. {n}",
                           choice_value(pos, [f'"{o}"' for o in opts]), oids, f"answer = {call}", None))
@@ -290,7 +289,7 @@ def _fit(ctx, want: bool):
     ids, ex, C, G, fp, size_ok = s.id_list, s.expr, s.C, s.gap_matrix(), s.fpmin, s.size_ok_l
     m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
     for _ in range(10):
-        y, z = _sample(rnd, R, 2)
+        y, z = rnd.sample(R, 2)
         g = G[y][z]
         if g < 0.3:
             continue
@@ -339,7 +338,7 @@ def _room(ctx):
     if len(R) < 3 or not xs:
         return None
     for _ in range(10):
-        y, z = _sample(rnd, R, 2)
+        y, z = rnd.sample(R, 2)
         x = xs[int(rnd.random() * len(xs))]
         if x == y or x == z:
             continue
@@ -372,7 +371,7 @@ def _nearest(ctx, n_options: int | None):
             others = [i for i in R if i != x]
             if len(others) < n_options:
                 return None
-            cands = _sample(rnd, others, n_options)
+            cands = rnd.sample(others, n_options)
         if len(cands) < 2:
             return None
         dist = [_dist(p, C[i]) for i in cands]
@@ -425,7 +424,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                         continue
                     q, prog, reasoning, oids = built
                 elif r < 0.75:
-                    x, y = _sample(rnd, R, 2)
+                    x, y = rnd.sample(R, 2)
                     dirn, amt, vec, unit = _move(rnd, cfg.units)
                     p = _shift(C[x], vec)
                     d = _dist(p, C[y])
@@ -446,7 +445,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                                  f"Step 3: {_m(d)} is {'more' if d > t_m else 'less'} than {t_text}, so {'yes' if want else 'no'}.")
                     oids = [ids[x], ids[y]]
                 else:
-                    x, y, z = _sample(rnd, R, 3)
+                    x, y, z = rnd.sample(R, 3)
                     dirn, amt, vec, _ = _move(rnd, cfg.units)
                     p = _shift(C[x], vec)
                     dy, dz = _dist(p, C[y]), _dist(p, C[z])
@@ -478,7 +477,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                 q, prog, reasoning, oids, value = built
             elif r < 2 / 3:
                 kind = "movedist"
-                x, y = _sample(rnd, R, 2)
+                x, y = rnd.sample(R, 2)
                 dirn, amt, vec, _u = _move(rnd, cfg.units)
                 p = _shift(C[x], vec)
                 d = _dist(p, C[y])

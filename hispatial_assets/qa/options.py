@@ -7,7 +7,6 @@ import math
 import random
 
 from hispatial_assets.qa.config import QAConfig
-from hispatial_assets.qa.rand import shuffle as _shuffle, shuffle3 as _shuffle3
 from hispatial_assets.qa.units import UNIT_WORDS, length_text, shown
 
 
@@ -48,7 +47,7 @@ def length_options(rnd: random.Random, cfg: QAConfig, meters: float, unit: str, 
             return None
     # shuffle the distractors with their shown texts (the same permutation as shuffling vals)
     order = [0, 1, 2]
-    _shuffle3(rnd, order)
+    rnd.shuffle(order)
     word = unit if unit in ("m", "cm") else UNIT_WORDS[unit]
     texts = [f"{shown_t[i]} {word}" for i in order]
     texts.insert(pos, f"{tt} {word}")
@@ -75,7 +74,7 @@ def separated(points, truth: tuple, sep: float, k: int) -> list[tuple] | None:
 def xyz_distractors(rnd: random.Random, truth: tuple, candidates: list[tuple], sep: float, k: int = 3) -> list[tuple] | None:
     """k points from ``candidates`` (in random order) at least ``sep`` from the truth and each other."""
     cands = list(candidates)
-    _shuffle(rnd, cands)
+    rnd.shuffle(cands)
     return separated(cands, truth, sep, k)
 
 

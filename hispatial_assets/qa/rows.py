@@ -18,7 +18,6 @@ import pyarrow as pa
 import polars as pl
 
 from hispatial_assets.schema import QA
-from hispatial_assets.qa.rand import shuffle as _shuffle
 
 LETTERS = "ABCD"
 
@@ -109,29 +108,8 @@ class Balance:
         q = self._letters.get(k)
         if q:
             return q.pop()
-        getrandbits = self.rnd.getrandbits
-        if k == 4:  # `rand.shuffle(rnd, [0, 1, 2, 3])` unrolled: the same draws
-            q = [0, 1, 2, 3]
-            j = getrandbits(3)
-            while j >= 4:
-                j = getrandbits(3)
-            q[3], q[j] = q[j], q[3]
-            j = getrandbits(2)
-            while j >= 3:
-                j = getrandbits(2)
-            q[2], q[j] = q[j], q[2]
-            j = getrandbits(2)
-            while j >= 2:
-                j = getrandbits(2)
-            q[1], q[j] = q[j], q[1]
-        elif k == 2:
-            j = getrandbits(2)
-            while j >= 2:
-                j = getrandbits(2)
-            q = [1, 0] if j == 0 else [0, 1]
-        else:
-            q = list(range(k))
-            _shuffle(self.rnd, q)
+        q = list(range(k))
+        self.rnd.shuffle(q)
         self._letters[k] = q
         return q.pop()
 
