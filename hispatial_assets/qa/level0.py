@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from hispatial_assets.qa.answers import choice, choice_question, place, which_point, xyz, xyz_text, yes_no
 from hispatial_assets.qa.options import separated
-from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, place
-from hispatial_assets.qa.text import CAMERA_FRAME, xyz_json, xyz_text, templates
+from hispatial_assets.qa.text import CAMERA_FRAME, templates
 
 POINT_FREE = (
     "What are the 3D coordinates of the point at pixel {px} {frame}? Answer in meters.",
@@ -134,18 +134,17 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
             frame = CAMERA_FRAME[int(rnd.random() * 3)]
             tmpl = int(rnd.random() * 3)
             if fmt == "free":
-                q = POINT_FREE[tmpl].format(px=px, frame=frame)
-                rows.put((task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "camera"), [], f"answer = {call}", None))
+                rows.add(task, fmt, question=POINT_FREE[tmpl].format(px=px, frame=frame), answer=xyz(t, "camera"),
+                         object_ids=[], program=f"answer = {call}")
             elif fmt == "choice":
                 ds = _distractor_points(P, t, sep, 3, rnd, i)
                 if ds is None:
                     i += 1
                     continue
                 pos = bal.letter(4)
-                opts = place(xyz_text(*t), [xyz_text(*d) for d in ds], pos)
-                q = choice_text(POINT_CHOICE[tmpl].format(px=px, frame=frame), opts)
-                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                          choice_value(pos, [f'"{o}"' for o in opts]), [], f"answer = {call}", None))
+                opts = place(xyz_text(t), [xyz_text(d) for d in ds], pos)
+                rows.add(task, fmt, question=choice_question(POINT_CHOICE[tmpl].format(px=px, frame=frame), opts),
+                         answer=choice(pos, opts), object_ids=[], program=f"answer = {call}")
             else:
                 want = bal.target()
                 claim = t
@@ -156,10 +155,9 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
                         i += 1
                         continue
                     claim = ds[0]
-                c = xyz_text(*claim)
-                q = POINT_BOOL[tmpl].format(px=px, xyz=c, frame=frame, frame_cap=frame[:1].upper() + frame[1:])
-                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [],
-                          f"answer = near({call}, [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})", None))
+                q = POINT_BOOL[tmpl].format(px=px, xyz=xyz_text(claim), frame=frame, frame_cap=frame[:1].upper() + frame[1:])
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[],
+                         program=f"answer = near({call}, [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
             i += 1
 
 
@@ -193,8 +191,8 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                 win = 1 if (P.dist[i] < P.dist[j]) == closer else 2
                 q = ORDER_FREE[tmpl].format(word=CLOSER if closer else FARTHER, p1=f"[{nu[i]}, {nv[i]}]", p2=f"[{nu[j]}, {nv[j]}]")
                 op = "argmin" if closer else "argmax"
-                rows.put((task, fmt, q, f"Point {win}.", f'{{"label": "point {win}", "index": {win}}}', [],
-                          f"answer = {op}('cam_dist', px({U[i]}, {V[i]}), px({U[j]}, {V[j]}))", None))
+                rows.add(task, fmt, question=q, answer=which_point(win), object_ids=[],
+                         program=f"answer = {op}('cam_dist', px({U[i]}, {V[i]}), px({U[j]}, {V[j]}))")
             elif fmt == "choice":
                 picked = None
                 for _ in range(20):
@@ -211,11 +209,10 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                 rnd.shuffle(others)
                 order = place(picked[0], others, pos)
                 opts = [f"[{nu[k]}, {nv[k]}]" for k in order]
-                q = choice_text(ORDER_CHOICE[tmpl].format(sup=CLOSEST if closer else FARTHEST), opts)
+                q = choice_question(ORDER_CHOICE[tmpl].format(sup=CLOSEST if closer else FARTHEST), opts)
                 op = "argmin" if closer else "argmax"
-                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                          choice_value(pos, [f'"{o}"' for o in opts]), [],
-                          f"answer = {op}('cam_dist', {', '.join([f'px({U[k]}, {V[k]})' for k in order])})", None))
+                rows.add(task, fmt, question=q, answer=choice(pos, opts), object_ids=[],
+                         program=f"answer = {op}('cam_dist', {', '.join([f'px({U[k]}, {V[k]})' for k in order])})")
             else:
                 pr = _pair(P, ctx)
                 if pr is None:
@@ -226,8 +223,8 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                     i, j = j, i
                 q = ORDER_BOOL[tmpl].format(word=("closer to" if closer else "farther from"), p1=f"[{nu[i]}, {nv[i]}]", p2=f"[{nu[j]}, {nv[j]}]")
                 op = "lt" if closer else "gt"
-                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [],
-                          f"answer = {op}(cam_dist(px({U[i]}, {V[i]})), cam_dist(px({U[j]}, {V[j]})))", None))
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[],
+                         program=f"answer = {op}(cam_dist(px({U[i]}, {V[i]})), cam_dist(px({U[j]}, {V[j]})))")
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing

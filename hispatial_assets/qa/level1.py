@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 
+from hispatial_assets.qa.answers import choice, choice_question, label_answer, length, place, xyz, xyz_text, yes_no
 from hispatial_assets.qa.options import length_options, threshold_claim, xyz_distractors, xyz_variants
 from hispatial_assets.qa.program import FACING_WORDS, facing_sector
-from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, place
-from hispatial_assets.qa.text import GRAVITY_FRAME, UNIT_HINT, xyz_json, xyz_text, templates
-from hispatial_assets.qa.units import length_value, pick_unit
+from hispatial_assets.qa.text import GRAVITY_FRAME, UNIT_HINT, templates
+from hispatial_assets.qa.units import pick_unit
 
 LOC_FREE = (
     "Where is {o} located {frame}? Give the (x, y, z) coordinates of its center in meters.",
@@ -87,16 +87,15 @@ def object_location(ctx, task: str, caps: dict[str, int]) -> None:
             prog = f"answer = center(o{oid})"
             if fmt == "free":
                 q = LOC_FREE[tmpl].format(o=o, frame=frame, frame_cap=frame_cap)
-                rows.put((task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "gravity"), [oid], prog, None))
+                rows.add(task, fmt, question=q, answer=xyz(t, "gravity"), object_ids=[oid], program=prog)
             elif fmt == "choice":
                 ds = xyz_distractors(rnd, t, [c for j, c in enumerate(centers) if j != i] + xyz_variants(t), sep)
                 if ds is None:
                     continue
                 pos = bal.letter(4)
-                opts = place(xyz_text(*t), [xyz_text(*d) for d in ds], pos)
-                q = choice_text(LOC_CHOICE[tmpl].format(o=o, frame=frame, frame_cap=frame_cap), opts)
-                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}", choice_value(pos, [f'"{x}"' for x in opts]),
-                          [oid], prog, None))
+                opts = place(xyz_text(t), [xyz_text(d) for d in ds], pos)
+                q = choice_question(LOC_CHOICE[tmpl].format(o=o, frame=frame, frame_cap=frame_cap), opts)
+                rows.add(task, fmt, question=q, answer=choice(pos, opts), object_ids=[oid], program=prog)
             else:
                 want = bal.target()
                 claim = t
@@ -106,9 +105,9 @@ def object_location(ctx, task: str, caps: dict[str, int]) -> None:
                         bal.untarget()
                         continue
                     claim = ds[0]
-                q = LOC_BOOL[tmpl].format(o=o, xyz=xyz_text(*claim), frame=frame, frame_cap=frame_cap)
-                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
-                          f"answer = near(center(o{oid}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})", None))
+                q = LOC_BOOL[tmpl].format(o=o, xyz=xyz_text(claim), frame=frame, frame_cap=frame_cap)
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[oid],
+                         program=f"answer = near(center(o{oid}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
 
 
 def _sector(front: float, margin_deg: float) -> int | None:
@@ -135,21 +134,20 @@ def object_orientation(ctx, task: str, caps: dict[str, int]) -> None:
             prog = f"answer = facing(o{oid})"
             far = [(sec + d) % 8 for d in (2, 3, 4, 5, 6)]  # not the adjacent sectors
             if fmt == "free":
-                rows.put((task, fmt, ORI_FREE[tmpl].format(o=o), f"It is facing {label}.",
-                          f'{{"label": "{label}"}}', [oid], prog, None))
+                rows.add(task, fmt, question=ORI_FREE[tmpl].format(o=o), answer=label_answer(f"It is facing {label}.", label),
+                         object_ids=[oid], program=prog)
             elif fmt == "choice":
                 pos = bal.letter(4)
                 ds = [FACING_WORDS[j] for j in rnd.sample(far, 3)]
                 opts = place(label, ds, pos)
-                q = choice_text(ORI_CHOICE[tmpl].format(o=o), [f"facing {x}" for x in opts])
-                rows.put((task, fmt, q, f"{LETTERS[pos]}. facing {label}",
-                          choice_value(pos, [f'"{x}"' for x in opts]), [oid], prog, None))
+                shown = [f"facing {x}" for x in opts]
+                rows.add(task, fmt, question=choice_question(ORI_CHOICE[tmpl].format(o=o), shown),
+                         answer=choice(pos, opts, shown_as=shown), object_ids=[oid], program=prog)
             else:
                 want = bal.target()
                 claim = label if want else FACING_WORDS[far[int(rnd.random() * 5)]]
-                q = ORI_BOOL[tmpl].format(o=o, dirn=claim)
-                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
-                          f"answer = eq(facing(o{oid}), '{claim}')", None))
+                rows.add(task, fmt, question=ORI_BOOL[tmpl].format(o=o, dirn=claim), answer=yes_no(want), object_ids=[oid],
+                         program=f"answer = eq(facing(o{oid}), '{claim}')")
 
 
 def object_size(ctx, task: str, caps: dict[str, int]) -> None:
@@ -169,17 +167,16 @@ def object_size(ctx, task: str, caps: dict[str, int]) -> None:
             suffix = SIZE_SUFFIX.format(hint=UNIT_HINT[unit])
             prog = f"answer = {dim}(o{oid})"
             if fmt == "free":
-                text, val = length_value(v, unit, f', "dimension": "{dim}"')
-                rows.put((task, fmt, SIZE_FREE[dim][tmpl].format(o=o) + suffix, text, val, [oid], prog, None))
+                rows.add(task, fmt, question=SIZE_FREE[dim][tmpl].format(o=o) + suffix, answer=length(v, unit, dimension=dim),
+                         object_ids=[oid], program=prog)
             elif fmt == "choice":
                 pos = bal.letter(4)
                 opts = length_options(rnd, cfg, v, unit, pos)
                 if opts is None:
                     bal.unletter(pos)
                     continue
-                q = choice_text(SIZE_FREE[dim][tmpl].format(o=o) + suffix, opts)
-                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                          choice_value(pos, [f'"{x}"' for x in opts], f', "dimension": "{dim}"'), [oid], prog, None))
+                rows.add(task, fmt, question=choice_question(SIZE_FREE[dim][tmpl].format(o=o) + suffix, opts),
+                         answer=choice(pos, opts, dimension=dim), object_ids=[oid], program=prog)
             else:
                 want = bal.target()
                 claim = threshold_claim(rnd, cfg, v, want, unit)
@@ -190,8 +187,8 @@ def object_size(ctx, task: str, caps: dict[str, int]) -> None:
                 cmp = SIZE_CMP[dim][0 if more else 1]
                 cmp2 = "more than" if more else "less than"
                 q = SIZE_BOOL[tmpl].format(o=o, cmp=cmp, cmp2=cmp2, t=t_text, dim=dim) + " (3D box in the gravity-aligned frame.)"
-                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [oid],
-                          f"answer = {'gt' if more else 'lt'}({dim}(o{oid}), {t_m:.4f})", None))
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[oid],
+                         program=f"answer = {'gt' if more else 'lt'}({dim}(o{oid}), {t_m:.4f})")
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing

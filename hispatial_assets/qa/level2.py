@@ -10,14 +10,16 @@ that are neither truncated nor occluded; bigger = box volume, asked when the rat
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from hispatial_assets.qa.answers import choice, choice_question, clock, label_answer, length, ordered, place, which_object, xyz, xyz_text, yes_no
 from hispatial_assets.qa.options import length_options, threshold_claim, xyz_distractors, xyz_variants
 from hispatial_assets.qa.program import QUADRANTS
-from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, cap1, choice_text, choice_value, jstr, place
-from hispatial_assets.qa.text import CAMERA_VIEW, GRAVITY_FRAME, UNIT_HINT, join_and, xyz_json, xyz_text, templates
-from hispatial_assets.qa.units import length_value, pick_unit
+from hispatial_assets.qa.text import CAMERA_VIEW, GRAVITY_FRAME, UNIT_HINT, join_and, templates
+from hispatial_assets.qa.units import pick_unit
 
 AXIS_WORDS = {"x": ("left", "right"), "y": ("in front", "behind"), "z": ("below", "above")}
 REL_PHRASE = {"left": "to the left of", "right": "to the right of", "in front": "in front of",
@@ -54,7 +56,7 @@ VEC_BOOL = (
 )
 DIST_FREE = ("How far is {a} from {b}?", "What is the distance between {a} and {b}?",
              "How far apart are the centers of {a} and {b}?")
-DIST_SUFFIX = " (center to center, in 3D, gravity-aligned frame; answer {hint}.)"
+DIST_SUFFIX = {unit: f" (center to center, in 3D, gravity-aligned frame; answer {hint}.)" for unit, hint in UNIT_HINT.items()}
 DIST_BOOL = {
     True: ("Are {a} and {b} more than {t} apart?", "Is {a} farther than {t} from {b}?",
            "Is the distance between {a} and {b} more than {t}?"),
@@ -77,7 +79,7 @@ COMP_FREE = {
           "What is the front-back distance between {a} and {b}?",
           "Along y (the camera's horizontal forward direction), how far is {a} from {b}?"),
 }
-COMP_SUFFIX = " (box centers, gravity-aligned frame; answer {hint}.)"
+COMP_SUFFIX = {unit: f" (box centers, gravity-aligned frame; answer {hint}.)" for unit, hint in UNIT_HINT.items()}
 COMP_BOOL = ("Is the {name} distance between {a} and {b} {cmp} {t}?",
              "Measured {name}, are {a} and {b} {cmp} {t} apart?",
              "Is {a} {cmp} {t} from {b} in the {name} direction?")
@@ -158,7 +160,7 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
     dl = P.d.tolist()
     A, B, ids, ex = P.a.tolist(), P.b.tolist(), s.id_list, s.expr
     hours = hour.tolist()
-    random, put = rnd.random, rows.put
+    random = rnd.random
     for fmt, cap in caps.items():
         clock_p = 0.3 if fmt == "free" else (0.5 if fmt == "choice" else -1.0)
         for _ in range(cap):
@@ -172,16 +174,15 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 oa, ob = ids[a], ids[b]
                 prog = f"answer = clock(o{ob}, o{oa})"
                 if fmt == "free":
-                    q = CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b])
-                    put((task, fmt, q, f"At {h} o'clock.", f'{{"label": "{h} o\'clock", "clock": {h}}}', [oa, ob], prog, None))
+                    rows.add(task, fmt, question=CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b]),
+                             answer=clock(h), object_ids=[oa, ob], program=prog)
                 else:
                     pos = bal.letter(4)
                     far = [((h - 1 + k) % 12) + 1 for k in range(2, 11)]
                     ds = rnd.sample(far, 3)
                     opts = place(f"{h} o'clock", [f"{x} o'clock" for x in ds], pos)
-                    q = choice_text(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b]), opts)
-                    put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                              choice_value(pos, [f'"{x}"' for x in opts]), [oa, ob], prog, None))
+                    rows.add(task, fmt, question=choice_question(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b]), opts),
+                             answer=choice(pos, opts), object_ids=[oa, ob], program=prog)
                 continue
             if fmt == "choice":
                 if not quad_idx:
@@ -195,9 +196,9 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 rnd.shuffle(others)
                 opts = place(label, others, pos)
                 view, view_cap = _view(rnd, AXIS_VIEW["y"])
-                q = choice_text(QUAD_CHOICE[tmpl].format(a=ex[a], b=ex[b], view=view, view_cap=view_cap), opts)
-                put((task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{x}"' for x in opts]),
-                          [oa, ob], f"answer = quadrant(o{ob}, o{oa})", None))
+                q = choice_question(QUAD_CHOICE[tmpl].format(a=ex[a], b=ex[b], view=view, view_cap=view_cap), opts)
+                rows.add(task, fmt, question=q, answer=choice(pos, opts), object_ids=[oa, ob],
+                         program=f"answer = quadrant(o{ob}, o{oa})")
                 continue
             r = random()
             ax = "x" if r < 0.45 else ("y" if r < 0.75 else "z")
@@ -214,13 +215,13 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
             view_cap = view[:1].upper() + view[1:]
             if fmt == "free":
                 q = AXIS_FREE[tmpl].format(a=ex[a], b=ex[b], choices=AXIS_CHOICES[ax], view=view, view_cap=view_cap)
-                put((task, fmt, q, AXIS_ANSWER[actual], f'{{"label": "{actual}"}}', [oa, ob],
-                          f"answer = side(o{ob}, o{oa}, '{ax}')", None))
+                rows.add(task, fmt, question=q, answer=label_answer(AXIS_ANSWER[actual], actual), object_ids=[oa, ob],
+                         program=f"answer = side(o{ob}, o{oa}, '{ax}')")
             else:
                 want = bal.target()
                 w = actual if want else words[0 if d[k] > 0 else 1]
                 q = AXIS_BOOL[tmpl].format(a=ex[a], b=ex[b], rel=REL_PHRASE[w], view=view, view_cap=view_cap)
-                put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob], f"answer = rel(o{ob}, o{oa}, '{w}')", None))
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[oa, ob], program=f"answer = rel(o{ob}, o{oa}, '{w}')")
 
 
 def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
@@ -242,16 +243,15 @@ def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
             prog = f"answer = vec(o{oa}, o{ob})"
             if fmt == "free":
                 q = VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc)
-                rows.put((task, fmt, q, xyz_text(*t) + " m", xyz_json(*t, "gravity"), [oa, ob], prog, None))
+                rows.add(task, fmt, question=q, answer=xyz(t, "gravity"), object_ids=[oa, ob], program=prog)
             elif fmt == "choice":
                 ds = xyz_distractors(rnd, t, xyz_variants(t), sep)
                 if ds is None:
                     continue
                 pos = bal.letter(4)
-                opts = place(xyz_text(*t), [xyz_text(*x) for x in ds], pos)
-                q = choice_text(VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc), opts)
-                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}", choice_value(pos, [f'"{x}"' for x in opts]),
-                          [oa, ob], prog, None))
+                opts = place(xyz_text(t), [xyz_text(x) for x in ds], pos)
+                q = choice_question(VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc), opts)
+                rows.add(task, fmt, question=q, answer=choice(pos, opts), object_ids=[oa, ob], program=prog)
             else:
                 want = bal.target()
                 claim = t
@@ -261,43 +261,55 @@ def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
                         bal.untarget()
                         continue
                     claim = ds[0]
-                q = VEC_BOOL[tmpl].format(a=ex[a], b=ex[b], xyz=xyz_text(*claim), frame=frame, frame_cap=fc)
-                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [oa, ob],
-                          f"answer = near(vec(o{oa}, o{ob}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})", None))
+                q = VEC_BOOL[tmpl].format(a=ex[a], b=ex[b], xyz=xyz_text(claim), frame=frame, frame_cap=fc)
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[oa, ob],
+                         program=f"answer = near(vec(o{oa}, o{ob}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
 
 
-def _length_task(ctx, task, caps, values, cand, free_t, suffix, bool_fn, prog_fn, extra_fn) -> None:
-    """Shared body of the numeric distance tasks: free value, four values, or a threshold claim."""
+class Length(NamedTuple):
+    """A length between objects ``a`` and ``b`` (indices) that the numeric distance tasks ask about."""
+
+    meters: float
+    a: int
+    b: int
+    component: str | None  # one of COMPONENTS, or None for the center-to-center distance
+
+
+def _length_task(ctx, task: str, caps: dict[str, int], candidates: list, measure: Callable[[Any], Length]) -> None:
+    """Shared body of the numeric distance tasks: the value, four values, or a threshold claim."""
     rows, rnd, bal, cfg, s = ctx.rows, ctx.rnd, ctx.bal, ctx.cfg, ctx.scene
-    if not cand:
+    if not candidates:
         return
-    metric = cfg.units == "metric"
-    suffixes = {u: suffix.format(hint=h) for u, h in UNIT_HINT.items()}
-    ids, exs, random, n_cand, units = s.id_list, s.expr, rnd.random, len(cand), cfg.units
+    ids, exprs = s.id_list, s.expr
     for fmt, cap in caps.items():
         for _ in range(cap):
-            c = cand[int(random() * n_cand)]
-            v, a, b, extra = values(c)
-            oa, ob = ids[a], ids[b]
-            ea, eb = exs[a], exs[b]
-            if random() < 0.5:
+            measured = measure(candidates[int(rnd.random() * len(candidates))])
+            v, comp = measured.meters, measured.component
+            oa, ob = ids[measured.a], ids[measured.b]
+            ea, eb = exprs[measured.a], exprs[measured.b]
+            if rnd.random() < 0.5:
                 ea, eb = eb, ea
-            unit = "m" if metric else pick_unit(rnd, units, v)
-            tmpl = int(random() * 3)
-            stem = free_t(c)[tmpl].format(a=ea, b=eb) + suffixes[unit]  # templates start with a capital
-            prog = prog_fn(c, oa, ob)
-            ex = extra_fn(c)
+            unit = pick_unit(rnd, cfg.units, v)
+            tmpl = int(rnd.random() * 3)
+            if comp is None:
+                stem = DIST_FREE[tmpl].format(a=ea, b=eb) + DIST_SUFFIX[unit]
+                value = f"dist(o{oa}, o{ob})"
+                extra = {}
+            else:
+                stem = COMP_FREE[comp][tmpl].format(a=ea, b=eb) + COMP_SUFFIX[unit]
+                value = f"component(o{oa}, o{ob}, '{comp}')"
+                extra = {"component": comp}
             if fmt == "free":
-                text, val = length_value(v, unit, ex)
-                rows.put((task, fmt, stem, text, val, [oa, ob], f"answer = {prog}", None))
+                rows.add(task, fmt, question=stem, answer=length(v, unit, **extra), object_ids=[oa, ob],
+                         program=f"answer = {value}")
             elif fmt == "choice":
                 pos = bal.letter(4)
                 opts = length_options(rnd, cfg, v, unit, pos)
                 if opts is None:
                     bal.unletter(pos)
                     continue
-                rows.put((task, fmt, choice_text(stem, opts), f"{LETTERS[pos]}. {opts[pos]}",
-                          choice_value(pos, [f'"{x}"' for x in opts], ex), [oa, ob], f"answer = {prog}", None))
+                rows.add(task, fmt, question=choice_question(stem, opts), answer=choice(pos, opts, **extra),
+                         object_ids=[oa, ob], program=f"answer = {value}")
             else:
                 want = bal.target()
                 claim = threshold_claim(rnd, cfg, v, want, unit)
@@ -305,32 +317,30 @@ def _length_task(ctx, task, caps, values, cand, free_t, suffix, bool_fn, prog_fn
                     bal.untarget()
                     continue
                 more, t_text, t_m = claim
-                q = bool_fn(c, more, tmpl).format(a=ea, b=eb, t=t_text)
-                rows.put((task, fmt, q + " (Centers, gravity-aligned frame.)", YES_NO[want], BOOL_JSON[want], [oa, ob],
-                          f"answer = {'gt' if more else 'lt'}({prog}, {t_m:.4f})", None))
+                if comp is None:
+                    q = DIST_BOOL[more][tmpl].format(a=ea, b=eb, t=t_text)
+                else:
+                    q = COMP_BOOL[tmpl].format(name=COMP_NAME[comp], cmp="more than" if more else "less than",
+                                               a=ea, b=eb, t=t_text)
+                rows.add(task, fmt, question=q + " (Centers, gravity-aligned frame.)", answer=yes_no(want),
+                         object_ids=[oa, ob], program=f"answer = {'gt' if more else 'lt'}({value}, {t_m:.4f})")
 
 
 def distance(ctx, task: str, caps: dict[str, int]) -> None:
     P, cfg = pairs(ctx), ctx.cfg
     cand = np.flatnonzero((P.a < P.b) & (P.dist >= cfg.min_length_m)).tolist()
     A, B, D = P.a.tolist(), P.b.tolist(), P.dist.tolist()
-    _length_task(ctx, task, caps, lambda c: (D[c], A[c], B[c], None), cand,
-                 lambda c: DIST_FREE, DIST_SUFFIX, lambda c, more, t: DIST_BOOL[more][t],
-                 lambda c, oa, ob: f"dist(o{oa}, o{ob})", lambda c: "")
+    _length_task(ctx, task, caps, cand, lambda p: Length(D[p], A[p], B[p], None))
 
 
 def distance_component(ctx, task: str, caps: dict[str, int]) -> None:
     P, cfg = pairs(ctx), ctx.cfg
-    comp = np.stack([P.hdist, np.abs(P.d[:, 2]), np.abs(P.d[:, 0]), np.abs(P.d[:, 1])], axis=1)
+    comp = np.stack([P.hdist, np.abs(P.d[:, 2]), np.abs(P.d[:, 0]), np.abs(P.d[:, 1])], axis=1)  # COMPONENTS
     upper = P.a < P.b
     cand = [(p, k) for k in range(4) for p in np.flatnonzero(upper & (comp[:, k] >= cfg.min_length_m)).tolist()]
     ctx.rnd.shuffle(cand)
     A, B, C = P.a.tolist(), P.b.tolist(), comp.tolist()
-    _length_task(ctx, task, caps, lambda c: (C[c[0]][c[1]], A[c[0]], B[c[0]], None), cand,
-                 lambda c: COMP_FREE[COMPONENTS[c[1]]], COMP_SUFFIX,
-                 lambda c, more, t: _COMP_BOOL_T[c[1], more, t],
-                 lambda c, oa, ob: f"component(o{oa}, o{ob}, '{COMPONENTS[c[1]]}')",
-                 lambda c: f', "component": "{COMPONENTS[c[1]]}"')
+    _length_task(ctx, task, caps, cand, lambda pk: Length(C[pk[0]][pk[1]], A[pk[0]], B[pk[0]], COMPONENTS[pk[1]]))
 
 
 def _prop_values(s) -> dict[str, list[float]]:
@@ -415,18 +425,16 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
                 win = 1 if (va > vb) == greater else 2
                 w = a if win == 1 else b
                 q = CMP_FREE[tmpl].format(a=ex[a], b=ex[b], word=word) + suffix
-                rows.put((task, fmt, q, s.expr_cap[w] + ".",
-                          f'{{"label": {s.expr_json[w]}, "object_id": {ids[w]}, "index": {win}}}', oids,
-                          f"answer = {op}('{pkey}', o{oa}, o{ob})", None))
+                rows.add(task, fmt, question=q, answer=which_object(ex[w], ids[w], win),
+                         object_ids=oids, program=f"answer = {op}('{pkey}', o{oa}, o{ob})")
             elif fmt == "choice":
                 pos = bal.letter(2)
                 win, lose = (a, b) if (va > vb) == greater else (b, a)
                 order = place(win, [lose], pos)
                 opts = [s.expr_cap[i] for i in order]
-                q = choice_text(CMP_CHOICE[tmpl].format(word=word) + suffix, opts)
-                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                          choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{ids[order[0]]}, {ids[order[1]]}]'),
-                          oids, f"answer = {op}('{pkey}', o{ids[order[0]]}, o{ids[order[1]]})", None))
+                q = choice_question(CMP_CHOICE[tmpl].format(word=word) + suffix, opts)
+                rows.add(task, fmt, question=q, answer=choice(pos, opts, option_ids=[ids[i] for i in order]),
+                         object_ids=oids, program=f"answer = {op}('{pkey}', o{ids[order[0]]}, o{ids[order[1]]})")
             else:
                 want = bal.target()
                 if ((va > vb) == greater) != want:
@@ -436,8 +444,8 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
                 else:
                     phrase = f"{word} than {ex[b]}"
                 q = CMP_BOOL[tmpl].format(a=ex[a], b=ex[b], phrase=phrase, word=word) + suffix
-                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], oids,
-                          f"answer = {'gt' if greater else 'lt'}({fa}, {fb})", None))
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=oids,
+                         program=f"answer = {'gt' if greater else 'lt'}({fa}, {fb})")
 
 
 def _rank_set(ctx, key, k, full, vals, elig):
@@ -478,7 +486,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
         return
     vals = _prop_values(s)
     sized = [i for i in R if s.size_ok[i]]
-    ids, ex, exj = s.id_list, s.expr, s.expr_json
+    ids, ex = s.id_list, s.expr
     for fmt, cap in caps.items():
         for _ in range(cap):
             key = ("height", "width", "volume", "cam_dist")[int(rnd.random() * 4)]
@@ -495,12 +503,11 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 rnd.shuffle(shown_order)
                 items = join_and([ex[i] for i in shown_order])
                 target = S[::-1] if greater else S
-                label = ", ".join(ex[i] for i in target)
                 q = RANK_ORDER[tmpl].format(items=items, words=ORDER_WORDS[key][1 if greater else 0]) + suffix
                 args = ", ".join(f"o{ids[i]}" for i in shown_order)
-                rows.put((task, fmt, q, cap1(label) + ".",
-                          f'{{"order": [{", ".join(str(ids[i]) for i in target)}], "label": {jstr(label)}}}',
-                          [ids[i] for i in shown_order], f"answer = order('{'-' if greater else ''}{key}', {args})", None))
+                answer = ordered([ex[i] for i in target], [ids[i] for i in target])
+                rows.add(task, fmt, question=q, answer=answer, object_ids=[ids[i] for i in shown_order],
+                         program=f"answer = order('{'-' if greater else ''}{key}', {args})")
                 continue
             k = 4 if fmt == "choice" else 3 + int(rnd.random() * 3)
             S = _rank_set(ctx, key, k, False, vals, elig)
@@ -515,10 +522,9 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 pos = bal.letter(4)
                 order = place(win, others, pos)
                 opts = [s.expr_cap[i] for i in order]
-                q = choice_text(RANK_CHOICE[tmpl].format(sup=sup) + suffix, opts)
-                rows.put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                          choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
-                          [ids[i] for i in order], f"answer = {op}('{key}', {', '.join(f'o{ids[i]}' for i in order)})", None))
+                q = choice_question(RANK_CHOICE[tmpl].format(sup=sup) + suffix, opts)
+                rows.add(task, fmt, question=q, answer=choice(pos, opts, option_ids=[ids[i] for i in order]),
+                         object_ids=[ids[i] for i in order], program=f"answer = {op}('{key}', {', '.join(f'o{ids[i]}' for i in order)})")
                 continue
             order = place(win, others, int(rnd.random() * k))
             items = join_and([ex[i] for i in order])
@@ -526,15 +532,14 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
             if fmt == "free":
                 pos = order.index(win) + 1
                 q = RANK_SUPER[tmpl].format(items=items, sup=sup) + suffix
-                rows.put((task, fmt, q, s.expr_cap[win] + ".",
-                          f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {pos}}}',
-                          [ids[i] for i in order], f"answer = {op}('{key}', {args})", None))
+                rows.add(task, fmt, question=q, answer=which_object(ex[win], ids[win], pos),
+                         object_ids=[ids[i] for i in order], program=f"answer = {op}('{key}', {args})")
             else:
                 want = bal.target()
                 x = win if want else others[int(rnd.random() * len(others))]
                 q = RANK_BOOL[tmpl].format(x=ex[x], items=items, sup=sup) + suffix
-                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [ids[i] for i in order],
-                          f"answer = eq({op}('{key}', {args}), {order.index(x) + 1})", None))
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[ids[i] for i in order],
+                         program=f"answer = eq({op}('{key}', {args}), {order.index(x) + 1})")
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing
@@ -554,7 +559,4 @@ RANK_ORDER = templates(RANK_ORDER)
 RANK_SUPER = templates(RANK_SUPER)
 RANK_CHOICE = templates(RANK_CHOICE)
 RANK_BOOL = templates(RANK_BOOL)
-# COMP_BOOL with {name} and {cmp} filled in: _COMP_BOOL_T[component index, more, template index]
-_COMP_BOOL_T = {(k, more, t): templates(COMP_BOOL[t].replace("{name}", COMP_NAME[comp]).replace(
-    "{cmp}", "more than" if more else "less than")) for k, comp in enumerate(COMPONENTS) for more in (False, True)
-    for t in range(len(COMP_BOOL))}
+COMP_BOOL = templates(COMP_BOOL)

@@ -14,12 +14,12 @@ import math
 
 import numpy as np
 
+from hispatial_assets.qa.answers import choice, choice_question, count, label_answer, length, place, which_object, xyz_text, yes_no
 from hispatial_assets.qa.level2 import REL_PHRASE
 from hispatial_assets.qa.options import length_options, threshold_claim
 from hispatial_assets.qa.program import QUADRANTS
-from hispatial_assets.qa.rows import BOOL_JSON, LETTERS, YES_NO, choice_text, choice_value, jstr, place
-from hispatial_assets.qa.text import CAMERA_VIEW, UNIT_HINT, plural, xyz_text, templates
-from hispatial_assets.qa.units import length_text, length_value, pick_unit, shown
+from hispatial_assets.qa.text import CAMERA_VIEW, UNIT_HINT, plural, templates
+from hispatial_assets.qa.units import length_text, pick_unit, shown
 
 PERSP_FREE = {
     "lr": ("From the viewpoint of {o}, facing the way it faces, is {x} on its left or on its right?",
@@ -117,23 +117,23 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
             if fmt == "free":
                 label = lr if kind == "lr" else fb
                 q = PERSP_FREE[kind][tmpl].format(o=ex[vi], x=ex[xi]) + PERSP_SUFFIX
-                rows.put((task, fmt, q, PERSP_ANSWER[label], f'{{"label": "{label}"}}', [ov, ox],
-                          f"answer = pside(o{ox}, o{ov}, '{kind}')", None))
+                rows.add(task, fmt, question=q, answer=label_answer(PERSP_ANSWER[label], label), object_ids=[ov, ox],
+                         program=f"answer = pside(o{ox}, o{ov}, '{kind}')")
             elif fmt == "choice":
                 label = QUADRANTS[(0 if fb == "in front" else 2) + (1 if lr == "right" else 0)]
                 pos = bal.letter(4)
                 others = [q for q in QUADRANTS if q != label]
                 rnd.shuffle(others)
                 opts = place(label, others, pos)
-                q = choice_text(PERSP_CHOICE[tmpl].format(o=ex[vi], x=ex[xi]) + PERSP_SUFFIX, opts)
-                rows.put((task, fmt, q, f"{LETTERS[pos]}. {label}", choice_value(pos, [f'"{o}"' for o in opts]),
-                          [ov, ox], f"answer = pquadrant(o{ox}, o{ov})", None))
+                q = choice_question(PERSP_CHOICE[tmpl].format(o=ex[vi], x=ex[xi]) + PERSP_SUFFIX, opts)
+                rows.add(task, fmt, question=q, answer=choice(pos, opts), object_ids=[ov, ox],
+                         program=f"answer = pquadrant(o{ox}, o{ov})")
             else:
                 want = bal.target()
                 actual = lr if kind == "lr" else fb
                 w = actual if want else {"left": "right", "right": "left", "in front": "behind", "behind": "in front"}[actual]
                 q = PERSP_BOOL[tmpl].format(o=ex[vi], x=ex[xi], phrase=PERSP_PHRASE[w]) + PERSP_SUFFIX
-                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], [ov, ox], f"answer = prel(o{ox}, o{ov}, '{w}')", None))
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[ov, ox], program=f"answer = prel(o{ox}, o{ov}, '{w}')")
 
 
 def _count_query(ctx):
@@ -211,20 +211,20 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
                 stem = COUNT_REL[tmpl].format(**fields)
             oids = [ids[a]] + [ids[i] for i in members]
             if fmt == "free":
-                rows.put((task, fmt, stem, str(n), f'{{"count": {n}}}', oids, f"answer = {call}", None))
+                rows.add(task, fmt, question=stem, answer=count(n), object_ids=oids, program=f"answer = {call}")
             elif fmt == "choice":
                 pos = bal.letter(4)
                 pool = [k for k in range(max(0, n - 3), n + 4) if k != n]
                 ds = sorted(rnd.sample(pool, 3))
                 opts = place(str(n), [str(k) for k in ds], pos)
-                rows.put((task, fmt, choice_text(stem, opts), f"{LETTERS[pos]}. {n}",
-                          choice_value(pos, [f'"{o}"' for o in opts]), oids, f"answer = {call}", None))
+                rows.add(task, fmt, question=choice_question(stem, opts), answer=choice(pos, opts), object_ids=oids,
+                         program=f"answer = {call}")
             else:
                 want = bal.target()
                 k = n if want else (n + 1 if n == 0 or rnd.random() < 0.5 else n - 1)
                 tb = COUNT_BOOL_WITHIN if kind == "within" else COUNT_BOOL_REL
                 q = tb[tmpl].format(k=k, **fields) + COUNT_SUFFIX[kind]
-                rows.put((task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, f"answer = eq({call}, {k})", None))
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=oids, program=f"answer = eq({call}, {k})")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -386,7 +386,7 @@ def _nearest(ctx, n_options: int | None):
             continue
         win = cands[o[0]]
         listed = ", ".join(f"{ex[cands[k]]} {_m(dist[k])}" for k in o[:4])
-        steps = [f"Step 1: {s.expr_cap[x]} is at {xyz_text(*C[x])} m; moving it {amt} {dirn} puts it at {xyz_text(*p)} m.",
+        steps = [f"Step 1: {s.expr_cap[x]} is at {xyz_text(C[x])} m; moving it {amt} {dirn} puts it at {xyz_text(p)} m.",
                  f"Step 2: Distances from there: {listed}{', ...' if len(o) > 4 else ''}.",
                  f"Step 3: The nearest is {ex[win]}."]
         return x, dirn, amt, vec, win, cands, "\n".join(steps)
@@ -406,9 +406,8 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
     s, rows, rnd, bal, cfg = ctx.scene, ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
     if len(s.ref_idx) < 3:
         return
-    ids, ex, exj, C = s.id_list, s.expr, s.expr_json, s.C
+    ids, ex, C = s.id_list, s.expr, s.C
     R = s.ref_list
-    put = rows.put
     random = rnd.random
     m_abs, m_rel, min_len = cfg.margin_abs_m, cfg.margin_rel, cfg.min_length_m
     for fmt, cap in caps.items():
@@ -440,7 +439,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                     prog = f"{_moved_prog(ids[x], vec)}\nd = dist(p, o{ids[y]})\nanswer = {'gt' if more else 'lt'}(d, {t_m:.4f})"
                     q = MOVEDIST_BOOL[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn, t=t_text,
                                                          cmp="more than" if more else "less than") + MOVE_SUFFIX
-                    reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(*p)} m.\n"
+                    reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(p)} m.\n"
                                  f"Step 2: Its distance to {ex[y]} would be {_m(d)}.\n"
                                  f"Step 3: {_m(d)} is {'more' if d > t_m else 'less'} than {t_text}, so {'yes' if want else 'no'}.")
                     oids = [ids[x], ids[y]]
@@ -461,12 +460,12 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                     prog = (f"{_moved_prog(ids[x], vec)}\na = dist(p, o{ids[y]})\nb = dist(p, o{ids[z]})\n"
                             f"answer = lt(a, b)")
                     q = CLOSER[tmpl].format(x=ex[x], y=ex[y], z=ex[z], amt=amt, dirn=dirn) + MOVE_SUFFIX
-                    reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(*p)} m.\n"
+                    reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(p)} m.\n"
                                  f"Step 2: From there, {ex[y]} is {_m(dy)} away.\n"
                                  f"Step 3: From there, {ex[z]} is {_m(dz)} away.\n"
                                  f"Step 4: {_m(dy)} {'<' if dy < dz else '>'} {_m(dz)}, so {'yes' if want else 'no'}.")
                     oids = [ids[x], ids[y], ids[z]]
-                put((task, fmt, q, YES_NO[want], BOOL_JSON[want], oids, prog, reasoning))
+                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=oids, program=prog, reasoning=reasoning)
                 continue
             # free / choice
             if r < 1 / 3:
@@ -485,7 +484,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                     continue
                 prog = f"{_moved_prog(ids[x], vec)}\nanswer = dist(p, o{ids[y]})"
                 q = MOVEDIST[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn) + MOVE_SUFFIX
-                reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(*p)} m.\n"
+                reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(p)} m.\n"
                              f"Step 2: The distance from there to the center of {ex[y]} is {_m(d)}.")
                 oids = [ids[x], ids[y]]
                 value = _dist(_shift(C[x], _as_program(vec)), C[y])
@@ -500,30 +499,28 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                     order = place(win, others, pos)
                     prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in order)})"
                     opts = [s.expr_cap[i] for i in order]
-                    q = choice_text(NEAREST_CHOICE[tmpl].format(x=ex[x], amt=amt, dirn=dirn) + MOVE_SUFFIX, opts)
-                    put((task, fmt, q, f"{LETTERS[pos]}. {opts[pos]}",
-                         choice_value(pos, [jstr(o) for o in opts], f', "option_ids": [{", ".join(str(ids[i]) for i in order)}]'),
-                         [ids[x]] + [ids[i] for i in order], prog, reasoning))
+                    q = choice_question(NEAREST_CHOICE[tmpl].format(x=ex[x], amt=amt, dirn=dirn) + MOVE_SUFFIX, opts)
+                    rows.add(task, fmt, question=q, answer=choice(pos, opts, option_ids=[ids[i] for i in order]),
+                             object_ids=[ids[x]] + [ids[i] for i in order], program=prog, reasoning=reasoning)
                 else:
                     prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in cands)})"
                     k = cands.index(win) + 1
                     q = NEAREST[tmpl].format(x=ex[x], amt=amt, dirn=dirn) + MOVE_SUFFIX
-                    put((task, fmt, q, s.expr_cap[win] + ".", f'{{"label": {exj[win]}, "object_id": {ids[win]}, "index": {k}}}',
-                         [ids[x], ids[win]], prog, reasoning))
+                    rows.add(task, fmt, question=q, answer=which_object(ex[win], ids[win], k),
+                             object_ids=[ids[x], ids[win]], program=prog, reasoning=reasoning)
                 continue
             unit = pick_unit(rnd, cfg.units, value)
             q = q.replace(" (", f" Answer {UNIT_HINT[unit]}. (", 1) if kind == "room" else q + f" Answer {UNIT_HINT[unit]}."
             if fmt == "free":
-                text, val = length_value(value, unit)
-                put((task, fmt, q, text, val, oids, prog, reasoning))
+                rows.add(task, fmt, question=q, answer=length(value, unit), object_ids=oids, program=prog, reasoning=reasoning)
             else:
                 pos = bal.letter(4)
                 opts = length_options(rnd, cfg, value, unit, pos)
                 if opts is None:
                     bal.unletter(pos)
                     continue
-                put((task, fmt, choice_text(q, opts), f"{LETTERS[pos]}. {opts[pos]}",
-                     choice_value(pos, [f'"{o}"' for o in opts]), oids, prog, reasoning))
+                rows.add(task, fmt, question=choice_question(q, opts), answer=choice(pos, opts), object_ids=oids,
+                         program=prog, reasoning=reasoning)
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing

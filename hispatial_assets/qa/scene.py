@@ -10,7 +10,6 @@ import polars as pl
 
 from hispatial_assets.geometry.camera import PointMap
 from hispatial_assets.perception.referral.common import fallback_expression
-from hispatial_assets.qa.rows import jstr
 
 
 @dataclass
@@ -115,7 +114,6 @@ class SceneObjects:
             seen.add(e)
             self.expr.append(e)
             self.method.append(m)
-        self.expr_json = [jstr(e) for e in self.expr]
         self.expr_cap = [e[:1].upper() + e[1:] for e in self.expr]  # at the start of a sentence
         self.referable = np.array([allow_fallback or m != "fallback" for m in self.method], dtype=bool)
         self.ref_idx = np.flatnonzero(self.referable)

@@ -136,11 +136,10 @@ def _scale_caps(level_caps: dict[str, dict[str, int]], limit: int) -> dict[str, 
 
 
 def _rephrase(rows: Rows, phraser: Phraser, tasks: tuple[str, ...]) -> None:
-    questions = rows.column("question")
-    for i, task in enumerate(rows.column("task")):
+    for i, task in enumerate(rows.task):
         if task not in tasks:
             continue
-        stem, sep, options = questions[i].partition("\nA. ")
+        stem, sep, options = rows.question[i].partition("\nA. ")
         new = phraser(task, stem)
         if new:
-            rows.set_question(i, new + (sep + options if sep else ""))
+            rows.question[i] = new + (sep + options if sep else "")

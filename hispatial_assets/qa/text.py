@@ -18,14 +18,6 @@ CAMERA_VIEW = ("from the camera's viewpoint", "as seen from the camera", "from t
 UNIT_HINT = {"m": "in meters", "cm": "in centimeters", "in": "in inches", "ft": "in feet"}
 
 
-# xyz_text(x, y, z) -> "(x, y, z)" to 2 decimals; a bound str.format (no Python frame per call)
-xyz_text = "({:.2f}, {:.2f}, {:.2f})".format
-
-
-# xyz_json(x, y, z, frame) -> '{"xyz": [x, y, z], "frame": "<frame>"}' (3 decimals); a bound str.format
-xyz_json = '{{"xyz": [{:.3f}, {:.3f}, {:.3f}], "frame": "{}"}}'.format
-
-
 def plural(label: str) -> str:
     irregular = {"person": "people", "man": "men", "woman": "women", "child": "children",
                  "mouse": "mice", "foot": "feet", "shelf": "shelves", "knife": "knives"}

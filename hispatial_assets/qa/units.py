@@ -45,13 +45,3 @@ def length_text(meters: float, unit: str) -> str:
     """"1.23 m", "123 cm", "48 inches", "4.1 feet"."""
     t, _ = shown(meters, unit)
     return f"{t} {unit}" if unit in ("m", "cm") else f"{t} {UNIT_WORDS[unit]}"
-
-
-def length_value(meters: float, unit: str, extra: str = "") -> tuple[str, str]:
-    """(answer text, answer_value JSON) of a length; ``extra`` is appended inside the JSON object."""
-    if unit == "m":
-        t = f"{meters:.2f}"
-        return f"{t} m", f'{{"value": {t}, "unit": "m", "meters": {meters:.4f}{extra}}}'
-    t, _ = shown(meters, unit)
-    text = f"{t} {unit}" if unit in ("m", "cm") else f"{t} {UNIT_WORDS[unit]}"
-    return text, f'{{"value": {t}, "unit": "{unit}", "meters": {meters:.4f}{extra}}}'
