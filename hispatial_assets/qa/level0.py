@@ -12,6 +12,7 @@ import numpy as np
 
 from hispatial_assets.qa.answers import choice, choice_question, place, which_point, xyz, xyz_text, yes_no
 from hispatial_assets.qa.options import separated
+from hispatial_assets.qa.rand import sample, shuffle
 from hispatial_assets.qa.text import CAMERA_FRAME, templates
 
 POINT_FREE = (
@@ -196,7 +197,7 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
             elif fmt == "choice":
                 picked = None
                 for _ in range(20):
-                    cand = rnd.sample(range(P.n), 4)
+                    cand = sample(rnd, range(P.n), 4)
                     ds = sorted(cand, key=P.dist.__getitem__, reverse=not closer)
                     a, b = P.dist[ds[0]], P.dist[ds[1]]
                     if cfg.ok(a - b, max(a, b)):
@@ -206,7 +207,7 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                     continue
                 pos = bal.letter(4)
                 others = picked[1:]
-                rnd.shuffle(others)
+                shuffle(rnd, others)
                 order = place(picked[0], others, pos)
                 opts = [f"[{nu[k]}, {nv[k]}]" for k in order]
                 q = choice_question(ORDER_CHOICE[tmpl].format(sup=CLOSEST if closer else FARTHEST), opts)

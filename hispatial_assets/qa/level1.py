@@ -13,6 +13,7 @@ import math
 from hispatial_assets.qa.answers import choice, choice_question, label_answer, length, place, xyz, xyz_text, yes_no
 from hispatial_assets.qa.options import length_options, threshold_claim, xyz_distractors, xyz_variants
 from hispatial_assets.qa.program import FACING_WORDS, facing_sector
+from hispatial_assets.qa.rand import sample, shuffle
 from hispatial_assets.qa.text import GRAVITY_FRAME, UNIT_HINT, templates
 from hispatial_assets.qa.units import pick_unit
 
@@ -67,7 +68,7 @@ def _frames(rnd):
 def _objects(ctx, mask=None) -> list[int]:
     s = ctx.scene
     idx = [int(i) for i in s.ref_idx if mask is None or mask[i]]
-    ctx.rnd.shuffle(idx)
+    shuffle(ctx.rnd, idx)
     return idx
 
 
@@ -138,7 +139,7 @@ def object_orientation(ctx, task: str, caps: dict[str, int]) -> None:
                          object_ids=[oid], program=prog)
             elif fmt == "choice":
                 pos = bal.letter(4)
-                ds = [FACING_WORDS[j] for j in rnd.sample(far, 3)]
+                ds = [FACING_WORDS[j] for j in sample(rnd, far, 3)]
                 opts = place(label, ds, pos)
                 shown = [f"facing {x}" for x in opts]
                 rows.add(task, fmt, question=choice_question(ORI_CHOICE[tmpl].format(o=o), shown),

@@ -15,9 +15,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from hispatial_assets.qa.answers import choice, choice_question, clock, label_answer, length, ordered, place, which_object, xyz, xyz_text, yes_no
+from hispatial_assets.qa.answers import (choice, choice_question, clock, label_answer, length, ordered, place,
+                                        which_object, xyz, xyz_text, yes_no)
 from hispatial_assets.qa.options import length_options, threshold_claim, xyz_distractors, xyz_variants
 from hispatial_assets.qa.program import QUADRANTS
+from hispatial_assets.qa.rand import sample, shuffle
 from hispatial_assets.qa.text import CAMERA_VIEW, GRAVITY_FRAME, UNIT_HINT, join_and, templates
 from hispatial_assets.qa.units import pick_unit
 
@@ -179,7 +181,7 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 else:
                     pos = bal.letter(4)
                     far = [((h - 1 + k) % 12) + 1 for k in range(2, 11)]
-                    ds = rnd.sample(far, 3)
+                    ds = sample(rnd, far, 3)
                     opts = place(f"{h} o'clock", [f"{x} o'clock" for x in ds], pos)
                     rows.add(task, fmt, question=choice_question(CLOCK_FREE[tmpl].format(a=ex[a], b=ex[b]), opts),
                              answer=choice(pos, opts), object_ids=[oa, ob], program=prog)
@@ -193,7 +195,7 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 label = QUADRANTS[(0 if d[1] < 0 else 2) + (1 if d[0] > 0 else 0)]
                 pos = bal.letter(4)
                 others = [x for x in QUADRANTS if x != label]
-                rnd.shuffle(others)
+                shuffle(rnd, others)
                 opts = place(label, others, pos)
                 view, view_cap = _view(rnd, AXIS_VIEW["y"])
                 q = choice_question(QUAD_CHOICE[tmpl].format(a=ex[a], b=ex[b], view=view, view_cap=view_cap), opts)
@@ -338,7 +340,7 @@ def distance_component(ctx, task: str, caps: dict[str, int]) -> None:
     comp = np.stack([P.hdist, np.abs(P.d[:, 2]), np.abs(P.d[:, 0]), np.abs(P.d[:, 1])], axis=1)  # COMPONENTS
     upper = P.a < P.b
     cand = [(p, k) for k in range(4) for p in np.flatnonzero(upper & (comp[:, k] >= cfg.min_length_m)).tolist()]
-    ctx.rnd.shuffle(cand)
+    shuffle(ctx.rnd, cand)
     A, B, C = P.a.tolist(), P.b.tolist(), comp.tolist()
     _length_task(ctx, task, caps, cand, lambda pk: Length(C[pk[0]][pk[1]], A[pk[0]], B[pk[0]], COMPONENTS[pk[1]]))
 
@@ -377,7 +379,7 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
             need_size = key in SIZE_KEYS
             is_vol = key == "volume"
             for _try in range(12):
-                a, b = rnd.sample(R, 2)
+                a, b = sample(rnd, R, 2)
                 if third:
                     if nR < 3:
                         break
@@ -460,7 +462,7 @@ def _rank_set(ctx, key, k, full, vals, elig):
     m_abs, m_rel, ratio = cfg.margin_abs_m, cfg.margin_rel, cfg.volume_ratio
     checks = tuple((i, i + 1) for i in range(k - 1)) if full else ((0, 1), (-1, -2))
     for _ in range(10):
-        S = sorted(rnd.sample(elig, k), key=getv)
+        S = sorted(sample(rnd, elig, k), key=getv)
         for i, j in checks:
             x, y = v[S[i]], v[S[j]]
             if x >= y:
@@ -500,7 +502,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 if S is None:
                     continue
                 shown_order = list(S)
-                rnd.shuffle(shown_order)
+                shuffle(rnd, shown_order)
                 items = join_and([ex[i] for i in shown_order])
                 target = S[::-1] if greater else S
                 q = RANK_ORDER[tmpl].format(items=items, words=ORDER_WORDS[key][1 if greater else 0]) + suffix
@@ -515,7 +517,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                 continue
             win = S[-1] if greater else S[0]
             others = [i for i in S if i != win]
-            rnd.shuffle(others)
+            shuffle(rnd, others)
             sup = SUPER[key][0 if greater else 1]
             op = "argmax" if greater else "argmin"
             if fmt == "choice":

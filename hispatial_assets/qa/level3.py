@@ -18,6 +18,7 @@ from hispatial_assets.qa.answers import choice, choice_question, count, label_an
 from hispatial_assets.qa.level2 import REL_PHRASE
 from hispatial_assets.qa.options import length_options, threshold_claim
 from hispatial_assets.qa.program import QUADRANTS
+from hispatial_assets.qa.rand import sample, shuffle
 from hispatial_assets.qa.text import CAMERA_VIEW, UNIT_HINT, plural, templates
 from hispatial_assets.qa.units import length_text, pick_unit, shown
 
@@ -123,7 +124,7 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
                 label = QUADRANTS[(0 if fb == "in front" else 2) + (1 if lr == "right" else 0)]
                 pos = bal.letter(4)
                 others = [q for q in QUADRANTS if q != label]
-                rnd.shuffle(others)
+                shuffle(rnd, others)
                 opts = place(label, others, pos)
                 q = choice_question(PERSP_CHOICE[tmpl].format(o=ex[vi], x=ex[xi]) + PERSP_SUFFIX, opts)
                 rows.add(task, fmt, question=q, answer=choice(pos, opts), object_ids=[ov, ox],
@@ -215,7 +216,7 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
             elif fmt == "choice":
                 pos = bal.letter(4)
                 pool = [k for k in range(max(0, n - 3), n + 4) if k != n]
-                ds = sorted(rnd.sample(pool, 3))
+                ds = sorted(sample(rnd, pool, 3))
                 opts = place(str(n), [str(k) for k in ds], pos)
                 rows.add(task, fmt, question=choice_question(stem, opts), answer=choice(pos, opts), object_ids=oids,
                          program=f"answer = {call}")
@@ -289,7 +290,7 @@ def _fit(ctx, want: bool):
     ids, ex, C, G, fp, size_ok = s.id_list, s.expr, s.C, s.gap_matrix(), s.fpmin, s.size_ok_l
     m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
     for _ in range(10):
-        y, z = rnd.sample(R, 2)
+        y, z = sample(rnd, R, 2)
         g = G[y][z]
         if g < 0.3:
             continue
@@ -338,7 +339,7 @@ def _room(ctx):
     if len(R) < 3 or not xs:
         return None
     for _ in range(10):
-        y, z = rnd.sample(R, 2)
+        y, z = sample(rnd, R, 2)
         x = xs[int(rnd.random() * len(xs))]
         if x == y or x == z:
             continue
@@ -371,7 +372,7 @@ def _nearest(ctx, n_options: int | None):
             others = [i for i in R if i != x]
             if len(others) < n_options:
                 return None
-            cands = rnd.sample(others, n_options)
+            cands = sample(rnd, others, n_options)
         if len(cands) < 2:
             return None
         dist = [_dist(p, C[i]) for i in cands]
@@ -423,7 +424,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                         continue
                     q, prog, reasoning, oids = built
                 elif r < 0.75:
-                    x, y = rnd.sample(R, 2)
+                    x, y = sample(rnd, R, 2)
                     dirn, amt, vec, unit = _move(rnd, cfg.units)
                     p = _shift(C[x], vec)
                     d = _dist(p, C[y])
@@ -444,7 +445,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                                  f"Step 3: {_m(d)} is {'more' if d > t_m else 'less'} than {t_text}, so {'yes' if want else 'no'}.")
                     oids = [ids[x], ids[y]]
                 else:
-                    x, y, z = rnd.sample(R, 3)
+                    x, y, z = sample(rnd, R, 3)
                     dirn, amt, vec, _ = _move(rnd, cfg.units)
                     p = _shift(C[x], vec)
                     dy, dz = _dist(p, C[y]), _dist(p, C[z])
@@ -476,7 +477,7 @@ def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
                 q, prog, reasoning, oids, value = built
             elif r < 2 / 3:
                 kind = "movedist"
-                x, y = rnd.sample(R, 2)
+                x, y = sample(rnd, R, 2)
                 dirn, amt, vec, _u = _move(rnd, cfg.units)
                 p = _shift(C[x], vec)
                 d = _dist(p, C[y])

@@ -7,6 +7,7 @@ import math
 import random
 
 from hispatial_assets.qa.config import QAConfig
+from hispatial_assets.qa.rand import shuffle
 from hispatial_assets.qa.units import UNIT_WORDS, length_text, shown
 
 
@@ -47,7 +48,7 @@ def length_options(rnd: random.Random, cfg: QAConfig, meters: float, unit: str, 
             return None
     # shuffle the distractors with their shown texts (the same permutation as shuffling vals)
     order = [0, 1, 2]
-    rnd.shuffle(order)
+    shuffle(rnd, order)
     word = unit if unit in ("m", "cm") else UNIT_WORDS[unit]
     texts = [f"{shown_t[i]} {word}" for i in order]
     texts.insert(pos, f"{tt} {word}")
@@ -74,7 +75,7 @@ def separated(points, truth: tuple, sep: float, k: int) -> list[tuple] | None:
 def xyz_distractors(rnd: random.Random, truth: tuple, candidates: list[tuple], sep: float, k: int = 3) -> list[tuple] | None:
     """k points from ``candidates`` (in random order) at least ``sep`` from the truth and each other."""
     cands = list(candidates)
-    rnd.shuffle(cands)
+    shuffle(rnd, cands)
     return separated(cands, truth, sep, k)
 
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 import polars as pl
 
 from hispatial_assets.qa.answers import Answer
+from hispatial_assets.qa.rand import shuffle
 from hispatial_assets.schema import QA
 
 
@@ -109,7 +110,7 @@ class Balance:
         if q:
             return q.pop()
         q = list(range(k))
-        self.rnd.shuffle(q)
+        shuffle(self.rnd, q)
         self._letters[k] = q
         return q.pop()
 
