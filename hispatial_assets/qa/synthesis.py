@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import _random
 import gc
 import random
 from collections.abc import Callable, Iterable
@@ -34,12 +33,15 @@ Phraser = Callable[[str, str], "str | None"]
 
 @dataclass
 class Context:
+    """What a task generator reads and writes for one image: ``rnd`` and ``bal`` are the task's own
+    (seeded by image and task), ``cache`` is shared by the image's tasks."""
+
     image: ImageInputs
     cfg: QAConfig
     scene: SceneObjects
     rows: Rows
-    rnd: random.Random = field(default_factory=random.Random)
-    bal: Balance | None = None
+    rnd: random.Random
+    bal: Balance
     cache: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,16 +89,12 @@ def _synthesize(images: Iterable[ImageInputs], cfg: QAConfig, levels: tuple[int,
         cache: dict[str, Any] = {}
         versions = image.versions_json()
         for level in levels:
-            # rnd is replaced per task; passing one avoids seeding a throwaway Random from os.urandom
-            _generate_level(Context(image=image, cfg=cfg, scene=scene, rows=rows, rnd=_PLACEHOLDER_RND, cache=cache),
-                            plans[level])
+            for task, caps in plans[level]:
+                ctx = Context(image, cfg, scene, rows, rnd=random.Random(cfg.rng_seed(image.image_id, task)),
+                              bal=Balance(random.Random(cfg.rng_seed(image.image_id, task + "/letters"))), cache=cache)
+                GENERATORS[task](ctx, task, caps)
             rows.close_segment(image.drop_id, image.image_id, level, versions)
     return rows
-
-
-_PLACEHOLDER_RND = random.Random(0)
-_seed = _random.Random.seed
-_new = _random.Random.__new__
 
 
 def _level_plan(cfg: QAConfig, level: int) -> list[tuple[str, dict[str, int]]]:
@@ -104,22 +102,6 @@ def _level_plan(cfg: QAConfig, level: int) -> list[tuple[str, dict[str, int]]]:
     if cfg.max_per_image is not None:
         level_caps = _scale_caps(level_caps, cfg.max_per_image)
     return [(task, caps) for task, caps in level_caps.items() if any(caps.values())]
-
-
-def _generate_level(ctx: Context, plan: list[tuple[str, dict[str, int]]]) -> None:
-    rng_seed, image_id, Random = ctx.cfg.rng_seed, ctx.image.image_id, random.Random
-    for task, caps in plan:
-        # `Random(seed)` for an int seed is the C-level seed and `gauss_next = None`; done directly on
-        # fresh objects (no Python-level __init__ / seed frames)
-        rnd = _new(Random)
-        _seed(rnd, rng_seed(image_id, task))
-        rnd.gauss_next = None
-        lrnd = _new(Random)
-        _seed(lrnd, rng_seed(image_id, task + "/letters"))
-        lrnd.gauss_next = None
-        ctx.rnd = rnd
-        ctx.bal = Balance(lrnd)
-        GENERATORS[task](ctx, task, caps)
 
 
 def _scale_caps(level_caps: dict[str, dict[str, int]], limit: int) -> dict[str, dict[str, int]]:
