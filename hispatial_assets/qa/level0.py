@@ -55,52 +55,49 @@ class PixelPool:
     def __init__(self, point_map, size: int, seed: int) -> None:
         H, W = point_map.mask.shape
         rng = np.random.default_rng(seed)
-        flat_xyz = point_map.xyz.reshape(-1, 3)
-        valid = point_map.mask.reshape(-1)
-        flat_all = rng.integers(0, H * W, size=4 * size)
-        # The first ``size`` distinct valid draws, in draw order. Try a short prefix of the draws first
-        # (gathering ~1000 random pixels of a cold point map is the cost here); the result equals the
-        # full computation whenever the prefix already holds ``size`` distinct valid pixels.
-        sel = None
-        prefix = flat_all[: size + size // 4 + 8]
-        if len(prefix) < len(flat_all):
-            pts = flat_xyz.take(prefix, axis=0)
-            keep = valid.take(prefix) & np.isfinite(pts).all(axis=1)
-            firsts = list(dict.fromkeys(prefix[keep].tolist()))
-            if len(firsts) >= size:
-                sel = firsts[:size]
-                flat = np.array(sel, dtype=np.int64)
-                xyz = pts[keep][: len(firsts)] if len(firsts) == int(keep.sum()) else flat_xyz.take(flat, axis=0)
-                xyz = xyz[:size].astype(np.float64)
-        if sel is None:
-            flat = flat_all
-            fin = np.isfinite(flat_xyz[flat])
-            keep = valid[flat] & fin[:, 0] & fin[:, 1] & fin[:, 2]
-            flat = flat[keep]
-            if len(flat) < size // 2:
-                allv = np.flatnonzero(valid & np.isfinite(flat_xyz).all(axis=1))
-                flat = rng.permutation(allv)[: 4 * size] if len(allv) else flat
-            _, first = np.unique(flat, return_index=True)
-            flat = flat[np.sort(first)][:size]
-            xyz = flat_xyz[flat].astype(np.float64)
+        xyz_all = point_map.xyz.reshape(-1, 3)
+        mask = point_map.mask.reshape(-1)
+
+        def usable(flat: np.ndarray) -> np.ndarray:
+            """The valid pixels with finite points among ``flat`` (repeats kept, in order)."""
+            return flat[mask[flat] & np.isfinite(xyz_all[flat]).all(axis=1)]
+
+        # The pool is the first ``size`` distinct usable pixels of 4 * size random draws, in draw order.
+        # They are nearly always among the first ~1.25 size draws, so those are read first: reading
+        # ~1000 scattered pixels of a large point map costs more than the rest of an image's L0.
+        draws = rng.integers(0, H * W, size=4 * size)
+        flat = _first_distinct(usable(draws[: size + size // 4 + 8]), size)
+        if len(flat) < size:
+            drawn = usable(draws)
+            if len(drawn) < size // 2:  # a mostly invalid map: take its usable pixels in random order
+                everywhere = np.flatnonzero(mask & np.isfinite(xyz_all).all(axis=1))
+                drawn = rng.permutation(everywhere)[: 4 * size] if len(everywhere) else drawn
+            flat = _first_distinct(drawn, size)
+        xyz = xyz_all[flat].astype(np.float64)
         u, v = flat % W, flat // W
         self.n = len(flat)
-        self.u, self.v = u.tolist(), v.tolist()
-        # pixel text "[nu, nv]" on the 0-1000 grid: built on use (few of the pool's pixels are asked)
-        # 0 <= u < W, so (u + 0.5) * 1000 / W lies in (0, 1000): the 0..999 clip never binds
+        self.u, self.v = u.tolist(), v.tolist()  # the exact pixel (column, row), for programs
+        # the pixel on the 0-1000 grid the questions use: 0 <= u < W, so (u + 0.5) * 1000 / W is in (0, 1000)
         self.nu = ((u + 0.5) * 1000.0 / W).astype(np.int64).tolist()
         self.nv = ((v + 0.5) * 1000.0 / H).astype(np.int64).tolist()
-        self.xyz = list(zip(*xyz.T.tolist())) if self.n else []  # == list(map(tuple, xyz.tolist())), faster
-        dist = np.sqrt(np.add.reduce(xyz * xyz, axis=1))  # np.linalg.norm(xyz, axis=1), its own formula
+        self.xyz = [tuple(p) for p in xyz.tolist()]
+        dist = np.linalg.norm(xyz, axis=1)
         self.dist = dist.tolist()
-        self.order = np.argsort(dist).tolist() if self.n else []
+        self.order = np.argsort(dist).tolist()  # pool indices, nearest first
 
-    @property
-    def px(self) -> list[str]:
-        return list(map("[{}, {}]".format, self.nu, self.nv))
+    def text(self, i: int) -> str:
+        """Pixel i as questions show it: "[nu, nv]" on the 0-1000 grid."""
+        return f"[{self.nu[i]}, {self.nv[i]}]"
 
     def call(self, i: int) -> str:
+        """Pixel i as programs name it."""
         return f"px({self.u[i]}, {self.v[i]})"
+
+
+def _first_distinct(flat: np.ndarray, size: int) -> np.ndarray:
+    """The first ``size`` distinct values of ``flat``, in order."""
+    _, first = np.unique(flat, return_index=True)
+    return flat[np.sort(first)][:size]
 
 
 def pool(ctx) -> PixelPool | None:
@@ -112,9 +109,8 @@ def pool(ctx) -> PixelPool | None:
 
 def _distractor_points(P: PixelPool, truth, sep: float, k: int, rnd, exclude: int) -> list[tuple] | None:
     """k pool points drawn at random (at most 12 k draws), separated from the truth and each other."""
-    random, n, xyz = rnd.random, P.n, P.xyz
-    draws = (int(random() * n) for _ in range(12 * k))
-    return separated((xyz[j] for j in draws if j != exclude), truth, sep, k)
+    draws = (int(rnd.random() * P.n) for _ in range(12 * k))
+    return separated((P.xyz[j] for j in draws if j != exclude), truth, sep, k)
 
 
 def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
@@ -122,15 +118,13 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
     if P is None or P.n < 8:
         return
     rows, rnd, bal, cfg = ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
-    nu, nv, U, V = P.nu, P.nv, P.u, P.v
     i = 0
     for fmt, cap in caps.items():
         for _ in range(cap):
             if i >= P.n:
                 return
             t = P.xyz[i]
-            px = f"[{nu[i]}, {nv[i]}]"
-            call = f"px({U[i]}, {V[i]})"
+            px, call = P.text(i), P.call(i)
             sep = max(2 * cfg.margin_abs_m, 0.15 * P.dist[i])
             frame = CAMERA_FRAME[int(rnd.random() * 3)]
             tmpl = int(rnd.random() * 3)
@@ -179,7 +173,6 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
     if P is None or P.n < 8:
         return
     rows, rnd, bal, cfg = ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
-    nu, nv, U, V = P.nu, P.nv, P.u, P.v
     for fmt, cap in caps.items():
         for _ in range(cap):
             tmpl = int(rnd.random() * 3)
@@ -190,10 +183,10 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                     continue
                 i, j = pr
                 win = 1 if (P.dist[i] < P.dist[j]) == closer else 2
-                q = ORDER_FREE[tmpl].format(word=CLOSER if closer else FARTHER, p1=f"[{nu[i]}, {nv[i]}]", p2=f"[{nu[j]}, {nv[j]}]")
+                q = ORDER_FREE[tmpl].format(word=CLOSER if closer else FARTHER, p1=P.text(i), p2=P.text(j))
                 op = "argmin" if closer else "argmax"
                 rows.add(task, fmt, question=q, answer=which_point(win), object_ids=[],
-                         program=f"answer = {op}('cam_dist', px({U[i]}, {V[i]}), px({U[j]}, {V[j]}))")
+                         program=f"answer = {op}('cam_dist', {P.call(i)}, {P.call(j)})")
             elif fmt == "choice":
                 picked = None
                 for _ in range(20):
@@ -209,11 +202,11 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                 others = picked[1:]
                 shuffle(rnd, others)
                 order = place(picked[0], others, pos)
-                opts = [f"[{nu[k]}, {nv[k]}]" for k in order]
+                opts = [P.text(k) for k in order]
                 q = choice_question(ORDER_CHOICE[tmpl].format(sup=CLOSEST if closer else FARTHEST), opts)
                 op = "argmin" if closer else "argmax"
                 rows.add(task, fmt, question=q, answer=choice(pos, opts), object_ids=[],
-                         program=f"answer = {op}('cam_dist', {', '.join([f'px({U[k]}, {V[k]})' for k in order])})")
+                         program=f"answer = {op}('cam_dist', {', '.join(P.call(k) for k in order)})")
             else:
                 pr = _pair(P, ctx)
                 if pr is None:
@@ -222,10 +215,10 @@ def depth_order(ctx, task: str, caps: dict[str, int]) -> None:
                 i, j = pr
                 if ((P.dist[i] < P.dist[j]) == closer) != want:
                     i, j = j, i
-                q = ORDER_BOOL[tmpl].format(word=("closer to" if closer else "farther from"), p1=f"[{nu[i]}, {nv[i]}]", p2=f"[{nu[j]}, {nv[j]}]")
+                q = ORDER_BOOL[tmpl].format(word=("closer to" if closer else "farther from"), p1=P.text(i), p2=P.text(j))
                 op = "lt" if closer else "gt"
                 rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[],
-                         program=f"answer = {op}(cam_dist(px({U[i]}, {V[i]})), cam_dist(px({U[j]}, {V[j]})))")
+                         program=f"answer = {op}(cam_dist({P.call(i)}), cam_dist({P.call(j)}))")
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing
