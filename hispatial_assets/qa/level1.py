@@ -184,12 +184,11 @@ def object_size(ctx, task: str, caps: dict[str, int]) -> None:
                 if claim is None:
                     bal.untarget()
                     continue
-                more, t_text, t_m = claim
-                cmp = SIZE_CMP[dim][0 if more else 1]
-                cmp2 = "more than" if more else "less than"
-                q = SIZE_BOOL[tmpl].format(o=o, cmp=cmp, cmp2=cmp2, t=t_text, dim=dim) + " (3D box in the gravity-aligned frame.)"
+                cmp = SIZE_CMP[dim][0 if claim.more else 1]
+                cmp2 = "more than" if claim.more else "less than"
+                q = SIZE_BOOL[tmpl].format(o=o, cmp=cmp, cmp2=cmp2, t=claim.text, dim=dim) + " (3D box in the gravity-aligned frame.)"
                 rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[oid],
-                         program=f"answer = {'gt' if more else 'lt'}({dim}(o{oid}), {t_m:.4f})")
+                         program=f"answer = {'gt' if claim.more else 'lt'}({dim}(o{oid}), {claim.meters:.4f})")
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing

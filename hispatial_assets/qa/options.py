@@ -5,70 +5,46 @@ from __future__ import annotations
 
 import math
 import random
+from typing import NamedTuple
 
 from hispatial_assets.qa.config import QAConfig
 from hispatial_assets.qa.rand import shuffle
-from hispatial_assets.qa.units import UNIT_WORDS, length_text, shown
+from hispatial_assets.qa.units import length_text, shown
 
 
 def length_options(rnd: random.Random, cfg: QAConfig, meters: float, unit: str, pos: int) -> list[str] | None:
-    """Four length texts with the truth at ``pos``; every pair differs by more than the margin."""
-    random_ = rnd.random
-    n_below = int(random_() * 4)
-    vals: list[float] = []
+    """Four length texts with the truth at ``pos``; every pair of shown values differs by more than the margin."""
+    n_below = int(rnd.random() * 4)
+    distractors: list[float] = []
     lo = hi = meters
-    floor_step = cfg.margin_abs_m * 1.3
     for k in range(3):
-        step = meters * (0.18 + 0.17 * random_())
-        if step < floor_step:
-            step = floor_step
+        step = max(meters * (0.18 + 0.17 * rnd.random()), cfg.margin_abs_m * 1.3)
         if k < n_below and lo - step > 0.02:
             lo -= step
-            vals.append(lo)
+            distractors.append(lo)
         else:
             hi += step
-            vals.append(hi)
-    if unit == "m":  # `shown` inlined for the common unit
-        t0, t1, t2, tt = f"{vals[0]:.2f}", f"{vals[1]:.2f}", f"{vals[2]:.2f}", f"{meters:.2f}"
-        allv = (float(t0), float(t1), float(t2), float(tt))
-        shown_t = (t0, t1, t2)
-    else:
-        shown_v = [shown(v, unit) for v in vals]
-        tt, t = shown(meters, unit)
-        allv = (shown_v[0][1], shown_v[1][1], shown_v[2][1], t)
-        shown_t = (shown_v[0][0], shown_v[1][0], shown_v[2][0])
-    m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
+            distractors.append(hi)
     # every pair passes the margin iff every neighbouring pair in sorted order does (for x <= y <= z,
-    # z - x >= z - y and both pairs are held to the same threshold, set by z)
-    sv = sorted(allv)
-    for a in range(3):
-        x, y = sv[a], sv[a + 1]
-        lim = m_rel * abs(y)
-        if not y - x >= (m_abs if m_abs >= lim else lim):
-            return None
-    # shuffle the distractors with their shown texts (the same permutation as shuffling vals)
-    order = [0, 1, 2]
-    shuffle(rnd, order)
-    word = unit if unit in ("m", "cm") else UNIT_WORDS[unit]
-    texts = [f"{shown_t[i]} {word}" for i in order]
-    texts.insert(pos, f"{tt} {word}")
-    return texts
+    # z - x >= z - y, and both pairs are held to the threshold z sets)
+    values = sorted(shown(v, unit)[1] for v in [*distractors, meters])
+    if not all(cfg.ok(y - x, y) for x, y in zip(values, values[1:])):
+        return None
+    shuffle(rnd, distractors)
+    options = [length_text(v, unit) for v in distractors]
+    options.insert(pos, length_text(meters, unit))
+    return options
 
 
 def separated(points, truth: tuple, sep: float, k: int) -> list[tuple] | None:
     """The first k of ``points`` (any iterable, consumed lazily) that lie at least ``sep`` from the
     truth and from each other; None when the points run out first."""
     out: list[tuple] = []
-    dist = math.dist
     for p in points:
-        if dist(p, truth) >= sep:
-            for q in out:
-                if not dist(p, q) >= sep:
-                    break
-            else:
-                out.append(p)
-                if len(out) == k:
-                    return out
+        if math.dist(p, truth) >= sep and all(math.dist(p, q) >= sep for q in out):
+            out.append(p)
+            if len(out) == k:
+                return out
     return None
 
 
@@ -87,31 +63,26 @@ def xyz_variants(t: tuple) -> list[tuple]:
             (x, y, z + 0.6), (x, y, z - 0.6)]
 
 
-def threshold_claim(rnd: random.Random, cfg: QAConfig, value: float, want: bool, unit: str,
-                    floor: float = 0.02) -> tuple[bool, str, float] | None:
-    """A threshold T for "is the value more (or less) than T?" whose answer is ``want``.
+class Claim(NamedTuple):
+    """"Is the value more (``more``) or less than T?", T as the question shows it and in meters."""
 
-    Returns (ask_more, T text, T in meters as shown). T lies outside the margin around the value.
-    """
-    random_ = rnd.random
-    more = random_() < 0.5
-    m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
-    base = m_rel * value
-    if base < m_abs:
-        base = m_abs
+    more: bool
+    text: str
+    meters: float
+
+
+def threshold_claim(rnd: random.Random, cfg: QAConfig, value: float, want: bool, unit: str,
+                    floor: float = 0.02) -> Claim | None:
+    """A threshold T for "is the value more (or less) than T?" whose answer is ``want``; T lies outside
+    the margin around the value."""
+    more = rnd.random() < 0.5
+    base = max(cfg.margin_rel * value, cfg.margin_abs_m)
     for attempt in range(4):
-        gap = base * (1.4 + random_() + attempt)
+        gap = base * (1.4 + rnd.random() + attempt)
         below = want == more  # "more than T" is true when T is below the value
         if below and value - gap <= floor:
             more, below = not more, False
-        T = value - gap if below else value + gap
-        if unit == "m":
-            text = f"{T:.2f}"
-            t_m = float(text)
-        else:
-            text, t_m = shown(T, unit)
+        _, t_m = shown(value - gap if below else value + gap, unit)
         if t_m > 0 and cfg.ok(value - t_m, max(value, t_m)) and ((value > t_m) == below):
-            if unit == "m":
-                return more, f"{t_m:.2f} m", t_m
-            return more, length_text(t_m, unit), t_m
+            return Claim(more, length_text(t_m, unit), t_m)
     return None
