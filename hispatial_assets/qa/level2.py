@@ -118,9 +118,7 @@ class Pairs:
     """Ordered pairs (a, b) of referable objects with their center offsets (b - a)."""
 
     def __init__(self, scene) -> None:
-        R = scene.ref_idx
-        # np.meshgrid(R, R, indexing="ij"), flattened, without its Python overhead
-        a, b = R.repeat(len(R)), np.broadcast_to(R, (len(R), len(R))).ravel()
+        a, b = (grid.ravel() for grid in np.meshgrid(scene.ref_idx, scene.ref_idx, indexing="ij"))
         keep = a != b
         self.a, self.b = a[keep], b[keep]
         d = scene.center[self.b] - scene.center[self.a]
@@ -162,16 +160,15 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
     dl = P.d.tolist()
     A, B, ids, ex = P.a.tolist(), P.b.tolist(), s.id_list, s.expr
     hours = hour.tolist()
-    random = rnd.random
     for fmt, cap in caps.items():
         clock_p = 0.3 if fmt == "free" else (0.5 if fmt == "choice" else -1.0)
         for _ in range(cap):
-            tmpl = int(random() * 3)
-            r = random()
+            tmpl = int(rnd.random() * 3)
+            r = rnd.random()
             if r < clock_p:
                 if not clock_idx:
                     continue
-                p = clock_idx[int(random() * len(clock_idx))]
+                p = clock_idx[int(rnd.random() * len(clock_idx))]
                 a, b, h = A[p], B[p], hours[p]
                 oa, ob = ids[a], ids[b]
                 prog = f"answer = clock(o{ob}, o{oa})"
@@ -189,7 +186,7 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
             if fmt == "choice":
                 if not quad_idx:
                     continue
-                p = quad_idx[int(random() * len(quad_idx))]
+                p = quad_idx[int(rnd.random() * len(quad_idx))]
                 a, b, d = A[p], B[p], dl[p]
                 oa, ob = ids[a], ids[b]
                 label = QUADRANTS[(0 if d[1] < 0 else 2) + (1 if d[0] > 0 else 0)]
@@ -202,19 +199,18 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
                 rows.add(task, fmt, question=q, answer=choice(pos, opts), object_ids=[oa, ob],
                          program=f"answer = quadrant(o{ob}, o{oa})")
                 continue
-            r = random()
+            r = rnd.random()
             ax = "x" if r < 0.45 else ("y" if r < 0.75 else "z")
             cand = axis_ok[ax]
             if not cand:
                 continue
-            p = cand[int(random() * len(cand))]
+            p = cand[int(rnd.random() * len(cand))]
             a, b, d = A[p], B[p], dl[p]
             oa, ob = ids[a], ids[b]
             k = 0 if ax == "x" else (1 if ax == "y" else 2)
             words = AXIS_WORDS[ax]
             actual = words[1 if d[k] > 0 else 0]
-            view = AXIS_VIEW[ax][int(random() * 3)]
-            view_cap = view[:1].upper() + view[1:]
+            view, view_cap = _view(rnd, AXIS_VIEW[ax])
             if fmt == "free":
                 q = AXIS_FREE[tmpl].format(a=ex[a], b=ex[b], choices=AXIS_CHOICES[ax], view=view, view_cap=view_cap)
                 rows.add(task, fmt, question=q, answer=label_answer(AXIS_ANSWER[actual], actual), object_ids=[oa, ob],
@@ -318,14 +314,13 @@ def _length_task(ctx, task: str, caps: dict[str, int], candidates: list, measure
                 if claim is None:
                     bal.untarget()
                     continue
-                more, t_text, t_m = claim
                 if comp is None:
-                    q = DIST_BOOL[more][tmpl].format(a=ea, b=eb, t=t_text)
+                    q = DIST_BOOL[claim.more][tmpl].format(a=ea, b=eb, t=claim.text)
                 else:
-                    q = COMP_BOOL[tmpl].format(name=COMP_NAME[comp], cmp="more than" if more else "less than",
-                                               a=ea, b=eb, t=t_text)
+                    q = COMP_BOOL[tmpl].format(name=COMP_NAME[comp], cmp="more than" if claim.more else "less than",
+                                               a=ea, b=eb, t=claim.text)
                 rows.add(task, fmt, question=q + " (Centers, gravity-aligned frame.)", answer=yes_no(want),
-                         object_ids=[oa, ob], program=f"answer = {'gt' if more else 'lt'}({value}, {t_m:.4f})")
+                         object_ids=[oa, ob], program=f"answer = {'gt' if claim.more else 'lt'}({value}, {claim.meters:.4f})")
 
 
 def distance(ctx, task: str, caps: dict[str, int]) -> None:
@@ -345,64 +340,80 @@ def distance_component(ctx, task: str, caps: dict[str, int]) -> None:
     _length_task(ctx, task, caps, cand, lambda pk: Length(C[pk[0]][pk[1]], A[pk[0]], B[pk[0]], COMPONENTS[pk[1]]))
 
 
-def _prop_values(s) -> dict[str, list[float]]:
-    return {"height": s.whd[:, 2].tolist(), "width": s.whd[:, 0].tolist(), "volume": s.volume.tolist(),
-            "cam_dist": s.cam_dist.tolist()}
-
-
-def _prop_ok(cfg, key: str, x: float, y: float) -> bool:
+def _clearly_different(cfg, key: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Whether values of property ``key`` differ enough to ask which is greater (the margin rule; volumes
+    by ratio), elementwise."""
     if key == "volume":
-        lo, hi = min(x, y), max(x, y)
-        return hi >= cfg.volume_ratio * lo and hi - lo > 0
-    return cfg.ok(x - y, max(x, y))
+        lo, hi = np.minimum(x, y), np.maximum(x, y)
+        return (hi >= cfg.volume_ratio * lo) & (hi - lo > 0)
+    return np.abs(x - y) >= np.maximum(cfg.margin_abs_m, cfg.margin_rel * np.abs(np.maximum(x, y)))
+
+
+class Comparisons:
+    """The compared properties of one image's objects, and which pairs differ clearly in each, for all
+    pairs at once: compare and rank draw objects at random and look their pair up."""
+
+    def __init__(self, scene, cfg) -> None:
+        s = scene
+        values = {"height": s.whd[:, 2], "width": s.whd[:, 0], "volume": s.volume, "cam_dist": s.cam_dist}
+        self.values = {key: v.tolist() for key, v in values.items()}
+        # clear[key][a][b]; sizes only between objects that are neither truncated nor occluded
+        both_sized = s.size_ok[:, None] & s.size_ok[None, :]
+        self.clear = {key: (_clearly_different(cfg, key, v[:, None], v[None, :])
+                            & (both_sized if key in SIZE_KEYS else True)).tolist() for key, v in values.items()}
+        # distance to a third object: dist[a][c], and third_clear[a][b][c] when dist[a][c], dist[b][c] differ clearly
+        self.dist = [[math.dist(p, q) for q in s.C] for p in s.C]
+        d = np.array(self.dist).reshape(s.n, s.n)
+        self.third_clear = _clearly_different(cfg, "dist", d[:, None, :], d[None, :, :]).tolist()
+
+
+def comparisons(ctx) -> Comparisons:
+    if "comparisons" not in ctx.cache:
+        ctx.cache["comparisons"] = Comparisons(ctx.scene, ctx.cfg)
+    return ctx.cache["comparisons"]
+
+
+class Compared(NamedTuple):
+    """Objects ``a`` and ``b`` whose values differ clearly; ``c`` the third object when the values are
+    distances to it."""
+
+    a: int
+    b: int
+    c: int | None
+    va: float
+    vb: float
+
+
+# compared properties, drawn uniformly; "third" (distances to a third object) twice as often
+COMPARE_KEYS = ("height", "width", "volume", "cam_dist", "third", "third")
+
+
+def _compared(ctx, key: str) -> Compared | None:
+    """Up to 12 draws of two referable objects (and a third for "third") until their values differ clearly."""
+    R, rnd, cmp = ctx.scene.ref_list, ctx.rnd, comparisons(ctx)
+    for _ in range(12):
+        a, b = sample(rnd, R, 2)
+        if key != "third":
+            if cmp.clear[key][a][b]:
+                return Compared(a, b, None, cmp.values[key][a], cmp.values[key][b])
+            continue
+        if len(R) < 3:
+            return None
+        c = R[int(rnd.random() * len(R))]
+        if c != a and c != b and cmp.third_clear[a][b][c]:
+            return Compared(a, b, c, cmp.dist[a][c], cmp.dist[b][c])
+    return None
 
 
 def compare(ctx, task: str, caps: dict[str, int]) -> None:
-    s, rows, rnd, bal, cfg = ctx.scene, ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
-    R = s.ref_list
-    if len(R) < 2:
+    s, rows, rnd, bal = ctx.scene, ctx.rows, ctx.rnd, ctx.bal
+    if len(s.ref_list) < 2:
         return
-    vals = _prop_values(s)
-    size_ok = s.size_ok_l
-    C = s.C
     ids, ex = s.id_list, s.expr
-    keys = ("height", "width", "volume", "cam_dist", "third", "third")
-    random, dist = rnd.random, math.dist
-    m_abs, m_rel, v_ratio = cfg.margin_abs_m, cfg.margin_rel, cfg.volume_ratio
-    nR = len(R)
     for fmt, cap in caps.items():
         for _ in range(cap):
-            key = keys[int(random() * 6)]
-            found = None
-            third = key == "third"
-            vk = None if third else vals[key]
-            need_size = key in SIZE_KEYS
-            is_vol = key == "volume"
-            for _try in range(12):
-                a, b = sample(rnd, R, 2)
-                if third:
-                    if nR < 3:
-                        break
-                    c = R[int(random() * nR)]
-                    if c == a or c == b:
-                        continue
-                    va, vb = dist(C[a], C[c]), dist(C[b], C[c])
-                else:
-                    if need_size and not (size_ok[a] and size_ok[b]):
-                        continue
-                    c, va, vb = None, vk[a], vk[b]
-                if va >= vb:
-                    hi, lo = va, vb
-                else:
-                    hi, lo = vb, va
-                if is_vol:
-                    good = hi >= v_ratio * lo and hi - lo > 0
-                else:  # cfg.ok(va - vb, max(va, vb))
-                    lim = m_rel * abs(hi)
-                    good = abs(va - vb) >= (lim if lim > m_abs else m_abs)  # noqa: FURB136 (max() exactly, inlined)
-                if good:
-                    found = (a, b, c, va, vb)
-                    break
+            key = COMPARE_KEYS[int(rnd.random() * 6)]
+            found = _compared(ctx, key)
             if found is None:
                 continue
             a, b, c, va, vb = found
@@ -450,33 +461,17 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
                          program=f"answer = {'gt' if greater else 'lt'}({fa}, {fb})")
 
 
-def _rank_set(ctx, key, k, full, vals, elig):
-    """k eligible objects sorted ascending by key; all consecutive gaps (full) or the extreme gaps pass."""
-    rnd, cfg = ctx.rnd, ctx.cfg
+def _rank_set(ctx, key: str, k: int, full: bool, elig: list[int]) -> list[int] | None:
+    """k eligible objects sorted ascending by key (up to 10 draws) whose consecutive values all differ
+    clearly (full), or the two lowest and the two highest."""
     if len(elig) < k:
         return None
-    v = vals[key]
-    getv = v.__getitem__
-    # `_prop_ok` inlined (it is symmetric in its two values)
-    vol = key == "volume"
-    m_abs, m_rel, ratio = cfg.margin_abs_m, cfg.margin_rel, cfg.volume_ratio
-    checks = tuple((i, i + 1) for i in range(k - 1)) if full else ((0, 1), (-1, -2))
+    cmp = comparisons(ctx)
+    value, clear = cmp.values[key], cmp.clear[key]
+    checks = [(i, i + 1) for i in range(k - 1)] if full else [(0, 1), (-1, -2)]
     for _ in range(10):
-        S = sorted(sample(rnd, elig, k), key=getv)
-        for i, j in checks:
-            x, y = v[S[i]], v[S[j]]
-            if x >= y:
-                hi, lo = x, y
-            else:
-                hi, lo = y, x
-            if vol:
-                if not (hi >= ratio * lo and hi - lo > 0):
-                    break
-            else:
-                lim = m_rel * abs(hi)
-                if not abs(x - y) >= (lim if lim > m_abs else m_abs):  # noqa: FURB136 (max() exactly, inlined)
-                    break
-        else:
+        S = sorted(sample(ctx.rnd, elig, k), key=value.__getitem__)
+        if all(clear[S[i]][S[j]] for i, j in checks):
             return S
     return None
 
@@ -486,7 +481,6 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
     R = s.ref_idx.tolist()
     if len(R) < 3:
         return
-    vals = _prop_values(s)
     sized = [i for i in R if s.size_ok[i]]
     ids, ex = s.id_list, s.expr
     for fmt, cap in caps.items():
@@ -498,7 +492,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
             suffix = CMP_SUFFIX["dist" if key == "cam_dist" else "size"]
             if fmt == "free" and rnd.random() < 0.5:
                 k = 3 + int(rnd.random() * 2)
-                S = _rank_set(ctx, key, k, True, vals, elig)
+                S = _rank_set(ctx, key, k, True, elig)
                 if S is None:
                     continue
                 shown_order = list(S)
@@ -512,7 +506,7 @@ def rank(ctx, task: str, caps: dict[str, int]) -> None:
                          program=f"answer = order('{'-' if greater else ''}{key}', {args})")
                 continue
             k = 4 if fmt == "choice" else 3 + int(rnd.random() * 3)
-            S = _rank_set(ctx, key, k, False, vals, elig)
+            S = _rank_set(ctx, key, k, False, elig)
             if S is None:
                 continue
             win = S[-1] if greater else S[0]
