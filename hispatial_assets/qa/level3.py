@@ -11,6 +11,7 @@ program's value; their reasoning text walks through the steps.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -88,8 +89,8 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
     V = R[s.has_front[R]]
     if len(V) == 0 or len(R) < 2:
         return
-    # np.meshgrid(V, R, indexing="ij"), flattened, without its Python overhead
-    v, x = V.repeat(len(R)), np.broadcast_to(R, (len(V), len(R))).ravel()
+    # every (viewer, other object) pair: viewers have a known front
+    v, x = (grid.ravel() for grid in np.meshgrid(V, R, indexing="ij"))
     keep = v != x
     v, x = v[keep], x[keep]
     d = s.center[x] - s.center[v]
@@ -101,7 +102,7 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
     ok_lr, ok_fb = np.abs(right) >= thr, np.abs(fwd) >= thr
     cand = {"lr": np.flatnonzero(ok_lr).tolist(), "fb": np.flatnonzero(ok_fb).tolist(),
             "quad": np.flatnonzero(ok_lr & ok_fb).tolist()}
-    V_, X_, F_, R_ = v.tolist(), x.tolist(), fwd.tolist(), right.tolist()
+    viewers, targets, ahead, to_right = v.tolist(), x.tolist(), fwd.tolist(), right.tolist()
     ids, ex = s.id_list, s.expr
     for fmt, cap in caps.items():
         for _ in range(cap):
@@ -110,10 +111,10 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
             if not c:
                 continue
             p = c[int(rnd.random() * len(c))]
-            vi, xi = V_[p], X_[p]
+            vi, xi = viewers[p], targets[p]
             ov, ox = ids[vi], ids[xi]
-            lr = "right" if R_[p] > 0 else "left"
-            fb = "in front" if F_[p] > 0 else "behind"
+            lr = "right" if to_right[p] > 0 else "left"
+            fb = "in front" if ahead[p] > 0 else "behind"
             tmpl = int(rnd.random() * 3)
             if fmt == "free":
                 label = lr if kind == "lr" else fb
@@ -137,49 +138,47 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
                 rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[ov, ox], program=f"answer = prel(o{ox}, o{ov}, '{w}')")
 
 
-def _count_query(ctx):
-    """(anchor, label, kind, param, shown text, count, member indices) with no candidate near the boundary."""
+class CountQuery(NamedTuple):
+    """How many objects labelled ``label`` (other than the anchor) are within ``radius_m`` of the anchor,
+    or on its ``side``; ``members``: the indices of every such labelled object, counted or not."""
+
+    anchor: int
+    label: str
+    kind: str  # "within" or "rel"
+    radius_m: float | None  # as shown
+    radius_text: str | None
+    side: str | None  # "left", "right", "in front", "behind"
+    count: int
+    members: list[int]
+
+
+def _count_query(ctx) -> CountQuery | None:
+    """Up to 12 draws of an anchor, a label and a constraint until no candidate is near the boundary."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
-    R = s.ref_list
-    n_all = s.n
-    if n_all < 2:
+    R, C = s.ref_list, s.C
+    if s.n < 2:
         return None
-    C, labels, by_label = s.C, s.labels, s.by_label
-    m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
-    random = rnd.random
     for _ in range(12):
-        a = R[int(random() * len(R))]
-        j = int(random() * (n_all - 1))  # the j-th object other than a
-        label = labels[j if j < a else j + 1]
-        members = [i for i in by_label[label] if i != a]
+        a = R[int(rnd.random() * len(R))]
+        j = int(rnd.random() * (s.n - 1))  # the j-th object other than a
+        label = s.labels[j if j < a else j + 1]
+        members = [i for i in s.by_label[label] if i != a]
         ax, ay, az = C[a]
-        offs = [(C[i][0] - ax, C[i][1] - ay, C[i][2] - az) for i in members]
-        dist = [math.sqrt(dx * dx + dy * dy + dz * dz) for dx, dy, dz in offs]
-        if random() < 0.5:
+        offsets = [(C[i][0] - ax, C[i][1] - ay, C[i][2] - az) for i in members]
+        dist = [math.sqrt(dx * dx + dy * dy + dz * dz) for dx, dy, dz in offsets]
+        if rnd.random() < 0.5:
             unit = pick_unit(rnd, cfg.units, 2.0)
             radii = RADII[unit]
-            r_text, r_m = shown(radii[int(random() * len(radii))], unit)
-            for x in dist:  # every distance passes the margin around r_m
-                lim = m_rel * abs(max(x, r_m))
-                if not abs(x - r_m) >= (lim if lim > m_abs else m_abs):  # noqa: FURB136 (max() exactly, inlined)
-                    break
-            else:
+            _, r_m = shown(radii[int(rnd.random() * len(radii))], unit)
+            if all(cfg.ok(x - r_m, max(x, r_m)) for x in dist):
                 n = sum(1 for x in dist if x < r_m)
-                return a, label, "within", r_m, length_text(r_m, unit), n, members
+                return CountQuery(a, label, "within", r_m, length_text(r_m, unit), None, n, members)
         else:
-            w = ("left", "right", "in front", "behind")[int(random() * 4)]
-            k = 0 if w in ("left", "right") else 1
-            comp = [o[k] for o in offs]
-            for c, x in zip(comp, dist):
-                lim = m_rel * abs(x)
-                if not abs(c) >= (lim if lim > m_abs else m_abs):  # noqa: FURB136 (max() exactly, inlined)
-                    break
-            else:
-                if w in ("left", "in front"):
-                    n = sum(1 for c in comp if -c > 0)
-                else:
-                    n = sum(1 for c in comp if c > 0)
-                return a, label, "rel", w, None, n, members
+            side = ("left", "right", "in front", "behind")[int(rnd.random() * 4)]
+            along = [o[0 if side in ("left", "right") else 1] for o in offsets]  # x, or y (farther = behind)
+            if all(cfg.ok(c, x) for c, x in zip(along, dist)):
+                n = sum(1 for c in along if (-c if side in ("left", "in front") else c) > 0)
+                return CountQuery(a, label, "rel", None, None, side, n, members)
     return None
 
 
@@ -188,29 +187,24 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
     if len(s.ref_idx) == 0 or s.n < 2:
         return
     ids, ex = s.id_list, s.expr
-    plurals: dict[str, str] = {}
     for fmt, cap in caps.items():
         for _ in range(cap):
-            qy = _count_query(ctx)
-            if qy is None:
+            query = _count_query(ctx)
+            if query is None:
                 continue
-            a, label, kind, param, r_text, n, members = qy
-            things = plurals.get(label)
-            if things is None:
-                things = plurals[label] = plural(label)
-            if label == s.labels[a]:
-                things = "other " + things
+            a, label, n = query.anchor, query.label, query.count
+            things = ("other " if label == s.labels[a] else "") + plural(label)
             tmpl = int(rnd.random() * 3)
             view = CAMERA_VIEW[int(rnd.random() * 3)]
-            fields = dict(things=things, a=ex[a], r=r_text, rel=REL_PHRASE.get(param, ""), view=view,
+            fields = dict(things=things, a=ex[a], r=query.radius_text, rel=REL_PHRASE.get(query.side, ""), view=view,
                           view_cap=view[:1].upper() + view[1:])
-            if kind == "within":
-                call = f"count_within({label!r}, o{ids[a]}, {param:.4f})"
+            if query.kind == "within":
+                call = f"count_within({label!r}, o{ids[a]}, {query.radius_m:.4f})"
                 stem = COUNT_WITHIN[tmpl].format(**fields) + COUNT_SUFFIX["within"]
             else:
-                call = f"count_rel({label!r}, o{ids[a]}, '{param}')"
+                call = f"count_rel({label!r}, o{ids[a]}, '{query.side}')"
                 stem = COUNT_REL[tmpl].format(**fields)
-            oids = [ids[a]] + [ids[i] for i in members]
+            oids = [ids[a]] + [ids[i] for i in query.members]
             if fmt == "free":
                 rows.add(task, fmt, question=stem, answer=count(n), object_ids=oids, program=f"answer = {call}")
             elif fmt == "choice":
@@ -223,37 +217,48 @@ def count_constrained(ctx, task: str, caps: dict[str, int]) -> None:
             else:
                 want = bal.target()
                 k = n if want else (n + 1 if n == 0 or rnd.random() < 0.5 else n - 1)
-                tb = COUNT_BOOL_WITHIN if kind == "within" else COUNT_BOOL_REL
-                q = tb[tmpl].format(k=k, **fields) + COUNT_SUFFIX[kind]
+                tb = COUNT_BOOL_WITHIN if query.kind == "within" else COUNT_BOOL_REL
+                q = tb[tmpl].format(k=k, **fields) + COUNT_SUFFIX[query.kind]
                 rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=oids, program=f"answer = eq({call}, {k})")
 
 
 # ----------------------------------------------------------------------------------------------
 # multi-step problems
 
-def _move_entry(unit: str, amount: float, dirn: str):
-    text, m = shown(amount, unit)
-    vec = tuple(m * c for c in MOVES[dirn])
-    return dirn, length_text(m, unit), vec, unit
+class Move(NamedTuple):
+    """Moving an object by ``amount`` in ``direction`` (as seen from the camera)."""
+
+    direction: str  # a key of MOVES
+    amount: str  # as the question says it: "1.5 m", "3.0 feet"
+    vector: tuple[float, float, float]  # gravity frame, meters (of the amount as shown)
+    stated: tuple[float, float, float]  # the vector as the program states it (4 decimals): what `moved` computes with
+    unit: str
 
 
-_MOVE_NAMES = tuple(MOVES)
-# every (unit, amount, direction) move, prepared once: _MOVE_TABLE[unit][amount index][direction index]
-_MOVE_TABLE = {u: [[_move_entry(u, a, d) for d in _MOVE_NAMES] for a in amounts] for u, amounts in AMOUNTS.items()}
-_MOVE_M = _MOVE_TABLE["m"]
+def _make_move(unit: str, amount: float, direction: str) -> Move:
+    _, meters = shown(amount, unit)
+    vector = tuple(meters * c for c in MOVES[direction])
+    return Move(direction, length_text(meters, unit), vector, tuple(float(f"{v:.4f}") for v in vector), unit)
 
 
-def _move(rnd, units):
-    """(direction words, amount text, move vector, unit): the same draws as picking a unit, an amount
-    and a direction in turn."""
-    random = rnd.random
-    if units == "metric":
-        return _MOVE_M[int(random() * 4)][int(random() * 4)]
-    table = _MOVE_TABLE[pick_unit(rnd, units, 1.0)]
-    return table[int(random() * len(table))][int(random() * 4)]
+# every move a question can ask, built once: MOVE_TABLE[unit][amount index][direction index]
+MOVE_TABLE = {unit: [[_make_move(unit, amount, direction) for direction in MOVES] for amount in amounts]
+              for unit, amounts in AMOUNTS.items()}
 
 
-_m = "{:.2f} m".format  # _m(v) -> "v m" to 2 decimals
+def _move(rnd, units: str) -> Move:
+    """A unit (as `pick_unit` draws it), then an amount, then a direction."""
+    table = MOVE_TABLE[pick_unit(rnd, units, 1.0)]
+    return table[int(rnd.random() * len(table))][int(rnd.random() * len(MOVES))]
+
+
+def _moved_program(object_id: int, move: Move) -> str:
+    x, y, z = move.vector
+    return f"p = moved(o{object_id}, {x:.4f}, {y:.4f}, {z:.4f})"
+
+
+def _meters(value: float) -> str:
+    return f"{value:.2f} m"
 
 
 def _shift(c, vec):
@@ -261,20 +266,9 @@ def _shift(c, vec):
 
 
 def _dist(p, q) -> float:
+    """|q - p|, summed as `program.Executor` (np.linalg.norm) sums it, so answers equal program values."""
     dx, dy, dz = q[0] - p[0], q[1] - p[1], q[2] - p[2]
     return math.sqrt(dx * dx + dy * dy + dz * dz)
-
-
-_AS_PROGRAM: dict = {}
-_MOVED_ARGS: dict = {}
-
-
-def _as_program(vec):
-    """The move vector as the program states it (4 decimals): what `moved(...)` computes with."""
-    r = _AS_PROGRAM.get(vec)
-    if r is None:
-        r = _AS_PROGRAM[vec] = tuple(float(f"{v:.4f}") for v in vec)
-    return r
 
 
 def _half_extent(s, i: int, u0: float, u1: float) -> float:
@@ -283,12 +277,21 @@ def _half_extent(s, i: int, u0: float, u1: float) -> float:
     return abs(u0 * c + u1 * sn) * w / 2 + abs(-u0 * sn + u1 * c) * d / 2
 
 
-def _fit(ctx, want: bool):
+class Problem(NamedTuple):
+    """One multi-step problem: its question, program (whose value is the answer), worked steps and objects."""
+
+    question: str
+    program: str
+    reasoning: str
+    object_ids: list[int]
+    value: float | None = None  # the answer of a numeric problem
+
+
+def _fit(ctx, want: bool) -> Problem | None:
     """Boolean: would X (or a box w wide) fit in the gap between Y and Z."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
     R = s.ref_list
-    ids, ex, C, G, fp, size_ok = s.id_list, s.expr, s.C, s.gap_matrix(), s.fpmin, s.size_ok_l
-    m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
+    ids, ex, C, G, fp = s.id_list, s.expr, s.C, s.gap_matrix(), s.fpmin
     for _ in range(10):
         y, z = sample(rnd, R, 2)
         g = G[y][z]
@@ -300,42 +303,91 @@ def _fit(ctx, want: bool):
         nd = max(1e-9, hd)
         u0, u1 = dx / nd, dy / nd
         hy, hz = _half_extent(s, y, u0, u1), _half_extent(s, z, -u0, -u1)
-        step1 = (f"Step 1: {s.expr_cap[y]} and {ex[z]} are {_m(hd)} apart horizontally; they extend {_m(hy)} and "
-                 f"{_m(hz)} toward each other, leaving a gap of {_m(g)}.")
-        xs = [i for i in R if i != y and i != z and size_ok[i]
-              and (fp[i] < g) == want and abs(g - fp[i]) >= max(m_abs, m_rel * abs(max(g, fp[i])))]
+        step1 = (f"Step 1: {s.expr_cap[y]} and {ex[z]} are {_meters(hd)} apart horizontally; they extend "
+                 f"{_meters(hy)} and {_meters(hz)} toward each other, leaving a gap of {_meters(g)}.")
+        xs = [i for i in R if i != y and i != z and s.size_ok_l[i]
+              and (fp[i] < g) == want and cfg.ok(g - fp[i], max(g, fp[i]))]
         tmpl = int(rnd.random() * 3)
+        fits = "fits" if want else "does not fit"
         if xs and rnd.random() < 0.7:
             x = xs[int(rnd.random() * len(xs))]
             w = fp[x]
-            prog = f"g = gap(o{oy}, o{oz})\nw = footprint_min(o{ids[x]})\nanswer = gt(g, w)"
-            q = FIT_X[tmpl].format(x=ex[x], y=ex[y], z=ex[z]) + FIT_SUFFIX
-            steps = [step1, f"Step 2: {s.expr_cap[x]} is {_m(w)} across at its narrowest.",
-                     f"Step 3: {_m(g)} {'>' if want else '<'} {_m(w)}, so it {'fits' if want else 'does not fit'}."]
-            oids = [oy, oz, ids[x]]
-        else:
-            unit = pick_unit(rnd, cfg.units, g)
-            claim = threshold_claim(rnd, cfg, g, want, unit, floor=0.05)
-            if claim is None:
-                continue
-            _, w_text, w = claim  # a box fits when the gap is more than its width
-            if (g > w) != want:
-                continue
-            prog = f"g = gap(o{oy}, o{oz})\nanswer = gt(g, {w:.4f})"
-            if (g > float(f"{w:.4f}")) != want:  # the program's value must be the answer
-                continue
-            q = FIT_W[tmpl].format(w=w_text, y=ex[y], z=ex[z]) + FIT_SUFFIX
-            steps = [step1, f"Step 2: {_m(g)} {'>' if want else '<'} {w_text}, so it {'fits' if want else 'does not fit'}."]
-            oids = [oy, oz]
-        return q, prog, "\n".join(steps), oids
+            return Problem(
+                FIT_X[tmpl].format(x=ex[x], y=ex[y], z=ex[z]) + FIT_SUFFIX,
+                f"g = gap(o{oy}, o{oz})\nw = footprint_min(o{ids[x]})\nanswer = gt(g, w)",
+                "\n".join([step1, f"Step 2: {s.expr_cap[x]} is {_meters(w)} across at its narrowest.",
+                           f"Step 3: {_meters(g)} {'>' if want else '<'} {_meters(w)}, so it {fits}."]),
+                [oy, oz, ids[x]])
+        claim = threshold_claim(rnd, cfg, g, want, pick_unit(rnd, cfg.units, g), floor=0.05)
+        if claim is None:
+            continue
+        w = claim.meters  # a box fits when the gap is more than its width
+        if (g > w) != want or (g > float(f"{w:.4f}")) != want:  # the program's value must be the answer too
+            continue
+        return Problem(
+            FIT_W[tmpl].format(w=claim.text, y=ex[y], z=ex[z]) + FIT_SUFFIX,
+            f"g = gap(o{oy}, o{oz})\nanswer = gt(g, {w:.4f})",
+            "\n".join([step1, f"Step 2: {_meters(g)} {'>' if want else '<'} {claim.text}, so it {fits}."]),
+            [oy, oz])
     return None
 
 
-def _room(ctx):
+def _move_distance_claim(ctx, tmpl: int, want: bool) -> Problem | None:
+    """Boolean: after X moves, is it more (or less) than a threshold from Y."""
+    s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
+    ids, ex, C = s.id_list, s.expr, s.C
+    x, y = sample(rnd, s.ref_list, 2)
+    move = _move(rnd, cfg.units)
+    p = _shift(C[x], move.vector)
+    d = _dist(p, C[y])
+    claim = threshold_claim(rnd, cfg, d, want, move.unit)
+    if claim is None or d < cfg.min_length_m:
+        return None
+    stated_d, stated_t = _dist(_shift(C[x], move.stated), C[y]), float(f"{claim.meters:.4f}")
+    if ((stated_d > stated_t) if claim.more else (stated_d < stated_t)) is not want:
+        return None
+    cmp = "more than" if claim.more else "less than"
+    return Problem(
+        MOVEDIST_BOOL[tmpl].format(x=ex[x], y=ex[y], amt=move.amount, dirn=move.direction, t=claim.text, cmp=cmp)
+        + MOVE_SUFFIX,
+        f"{_moved_program(ids[x], move)}\nd = dist(p, o{ids[y]})\nanswer = {'gt' if claim.more else 'lt'}(d, {claim.meters:.4f})",
+        (f"Step 1: Moving {ex[x]} {move.amount} {move.direction} puts its center at {xyz_text(p)} m.\n"
+         f"Step 2: Its distance to {ex[y]} would be {_meters(d)}.\n"
+         f"Step 3: {_meters(d)} is {'more' if d > claim.meters else 'less'} than {claim.text}, so {'yes' if want else 'no'}."),
+        [ids[x], ids[y]])
+
+
+def _move_closer(ctx, tmpl: int, want: bool) -> Problem | None:
+    """Boolean: after X moves, is it closer to Y than to Z."""
+    s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
+    ids, ex, C = s.id_list, s.expr, s.C
+    x, y, z = sample(rnd, s.ref_list, 3)
+    move = _move(rnd, cfg.units)
+    p = _shift(C[x], move.vector)
+    dy, dz = _dist(p, C[y]), _dist(p, C[z])
+    if not cfg.ok(dy - dz, max(dy, dz)):
+        return None
+    if (dy < dz) != want:
+        y, z, dy, dz = z, y, dz, dy
+    stated = _shift(C[x], move.stated)
+    if (_dist(stated, C[y]) < _dist(stated, C[z])) is not want:
+        return None
+    return Problem(
+        CLOSER[tmpl].format(x=ex[x], y=ex[y], z=ex[z], amt=move.amount, dirn=move.direction) + MOVE_SUFFIX,
+        f"{_moved_program(ids[x], move)}\na = dist(p, o{ids[y]})\nb = dist(p, o{ids[z]})\nanswer = lt(a, b)",
+        (f"Step 1: Moving {ex[x]} {move.amount} {move.direction} puts its center at {xyz_text(p)} m.\n"
+         f"Step 2: From there, {ex[y]} is {_meters(dy)} away.\n"
+         f"Step 3: From there, {ex[z]} is {_meters(dz)} away.\n"
+         f"Step 4: {_meters(dy)} {'<' if dy < dz else '>'} {_meters(dz)}, so {'yes' if want else 'no'}."),
+        [ids[x], ids[y], ids[z]])
+
+
+def _room(ctx) -> Problem | None:
+    """Numeric: the room left in the gap between Y and Z with X in it, narrow side first."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
     R = s.ref_list
-    ids, ex, G, fp, size_ok = s.id_list, s.expr, s.gap_matrix(), s.fpmin, s.size_ok_l
-    xs = [i for i in R if size_ok[i]]
+    ids, ex, G, fp = s.id_list, s.expr, s.gap_matrix(), s.fpmin
+    xs = [i for i in R if s.size_ok_l[i]]
     if len(R) < 3 or not xs:
         return None
     for _ in range(10):
@@ -347,25 +399,51 @@ def _room(ctx):
         w = fp[x]
         if g - w < cfg.min_length_m:
             continue
-        prog = f"g = gap(o{ids[y]}, o{ids[z]})\nw = footprint_min(o{ids[x]})\nanswer = sub(g, w)"
-        steps = [f"Step 1: The gap between the footprints of {ex[y]} and {ex[z]} is {_m(g)}.",
-                 f"Step 2: {s.expr_cap[x]} is {_m(w)} across at its narrowest.",
-                 f"Step 3: {_m(g)} - {_m(w)} = {_m(g - w)} of free space remains."]
-        q = ROOM[int(rnd.random() * 3)].format(x=ex[x], y=ex[y], z=ex[z]) + FIT_SUFFIX
-        return q, prog, "\n".join(steps), [ids[y], ids[z], ids[x]], g - w
+        steps = [f"Step 1: The gap between the footprints of {ex[y]} and {ex[z]} is {_meters(g)}.",
+                 f"Step 2: {s.expr_cap[x]} is {_meters(w)} across at its narrowest.",
+                 f"Step 3: {_meters(g)} - {_meters(w)} = {_meters(g - w)} of free space remains."]
+        return Problem(ROOM[int(rnd.random() * 3)].format(x=ex[x], y=ex[y], z=ex[z]) + FIT_SUFFIX,
+                       f"g = gap(o{ids[y]}, o{ids[z]})\nw = footprint_min(o{ids[x]})\nanswer = sub(g, w)",
+                       "\n".join(steps), [ids[y], ids[z], ids[x]], g - w)
     return None
 
 
-def _nearest(ctx, n_options: int | None):
+def _move_distance(ctx, tmpl: int) -> Problem | None:
+    """Numeric: how far X would be from Y after moving."""
+    s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
+    ids, ex, C = s.id_list, s.expr, s.C
+    x, y = sample(rnd, s.ref_list, 2)
+    move = _move(rnd, cfg.units)
+    p = _shift(C[x], move.vector)
+    d = _dist(p, C[y])
+    if d < cfg.min_length_m:
+        return None
+    return Problem(MOVEDIST[tmpl].format(x=ex[x], y=ex[y], amt=move.amount, dirn=move.direction) + MOVE_SUFFIX,
+                   f"{_moved_program(ids[x], move)}\nanswer = dist(p, o{ids[y]})",
+                   (f"Step 1: Moving {ex[x]} {move.amount} {move.direction} puts its center at {xyz_text(p)} m.\n"
+                    f"Step 2: The distance from there to the center of {ex[y]} is {_meters(d)}."),
+                   [ids[x], ids[y]], _dist(_shift(C[x], move.stated), C[y]))
+
+
+class Nearest(NamedTuple):
+    """After ``mover`` moves, ``winner`` is the nearest of ``candidates`` (object indices)."""
+
+    mover: int
+    move: Move
+    winner: int
+    candidates: list[int]
+    reasoning: str
+
+
+def _nearest(ctx, n_options: int | None) -> Nearest | None:
     """X moved; the nearest object among all others (free) or among n options (choice)."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
     R = s.ref_list
-    ex, C, referable = s.expr, s.C, s.referable
-    m_abs, m_rel = cfg.margin_abs_m, cfg.margin_rel
+    ex, C = s.expr, s.C
     for _ in range(10):
         x = R[int(rnd.random() * len(R))]
-        dirn, amt, vec, _unit = _move(rnd, cfg.units)
-        p = _shift(C[x], vec)
+        move = _move(rnd, cfg.units)
+        p = _shift(C[x], move.vector)
         if n_options is None:
             cands = [i for i in range(s.n) if i != x]
         else:
@@ -378,150 +456,89 @@ def _nearest(ctx, n_options: int | None):
         dist = [_dist(p, C[i]) for i in cands]
         o = sorted(range(len(cands)), key=dist.__getitem__)
         d0, d1 = dist[o[0]], dist[o[1]]
-        if not abs(d1 - d0) >= max(m_abs, m_rel * abs(d1)) or not referable[cands[o[0]]]:
+        if not cfg.ok(d1 - d0, d1) or not s.referable[cands[o[0]]]:
             continue
-        # the program moves by the vector as printed; the margin keeps the winner the same
-        pp = _shift(C[x], _as_program(vec))
-        dp = [_dist(pp, C[i]) for i in cands]
-        if min(range(len(cands)), key=dp.__getitem__) != o[0]:
+        # the program moves by the vector as stated; the margin keeps the winner the same
+        stated = _shift(C[x], move.stated)
+        stated_dist = [_dist(stated, C[i]) for i in cands]
+        if min(range(len(cands)), key=stated_dist.__getitem__) != o[0]:
             continue
         win = cands[o[0]]
-        listed = ", ".join(f"{ex[cands[k]]} {_m(dist[k])}" for k in o[:4])
-        steps = [f"Step 1: {s.expr_cap[x]} is at {xyz_text(C[x])} m; moving it {amt} {dirn} puts it at {xyz_text(p)} m.",
+        listed = ", ".join(f"{ex[cands[k]]} {_meters(dist[k])}" for k in o[:4])
+        steps = [f"Step 1: {s.expr_cap[x]} is at {xyz_text(C[x])} m; moving it {move.amount} {move.direction} puts it "
+                 f"at {xyz_text(p)} m.",
                  f"Step 2: Distances from there: {listed}{', ...' if len(o) > 4 else ''}.",
                  f"Step 3: The nearest is {ex[win]}."]
-        return x, dirn, amt, vec, win, cands, "\n".join(steps)
+        return Nearest(x, move, win, cands, "\n".join(steps))
     return None
-
-
-def _moved_prog(ox: int, vec) -> str:
-    args = _MOVED_ARGS.get(vec)
-    if args is None:
-        args = _MOVED_ARGS[vec] = f"{vec[0]:.4f}, {vec[1]:.4f}, {vec[2]:.4f})"
-    return f"p = moved(o{ox}, {args}"
 
 
 def multi_step(ctx, task: str, caps: dict[str, int]) -> None:
     """Answers are the values of the programs (computed as `program.Executor` would: the move
-    vector as printed, center-to-center distances, footprint gaps), so every row verifies."""
+    vector as stated, center-to-center distances, footprint gaps), so every row verifies."""
     s, rows, rnd, bal, cfg = ctx.scene, ctx.rows, ctx.rnd, ctx.bal, ctx.cfg
     if len(s.ref_idx) < 3:
         return
-    ids, ex, C = s.id_list, s.expr, s.C
-    R = s.ref_list
-    random = rnd.random
-    m_abs, m_rel, min_len = cfg.margin_abs_m, cfg.margin_rel, cfg.min_length_m
+    ids, ex = s.id_list, s.expr
     for fmt, cap in caps.items():
         for _ in range(cap):
-            tmpl = int(random() * 3)
-            r = random()
+            tmpl = int(rnd.random() * 3)
+            r = rnd.random()
             if fmt == "boolean":
                 want = bal.target()
                 if r < 0.5:
-                    built = _fit(ctx, want)
-                    if built is None:
-                        bal.untarget()
-                        continue
-                    q, prog, reasoning, oids = built
+                    problem = _fit(ctx, want)
                 elif r < 0.75:
-                    x, y = sample(rnd, R, 2)
-                    dirn, amt, vec, unit = _move(rnd, cfg.units)
-                    p = _shift(C[x], vec)
-                    d = _dist(p, C[y])
-                    claim = threshold_claim(rnd, cfg, d, want, unit)
-                    if claim is None or d < min_len:
-                        bal.untarget()
-                        continue
-                    more, t_text, t_m = claim
-                    dp, tp = _dist(_shift(C[x], _as_program(vec)), C[y]), float(f"{t_m:.4f}")
-                    if ((dp > tp) if more else (dp < tp)) is not want:
-                        bal.untarget()
-                        continue
-                    prog = f"{_moved_prog(ids[x], vec)}\nd = dist(p, o{ids[y]})\nanswer = {'gt' if more else 'lt'}(d, {t_m:.4f})"
-                    q = MOVEDIST_BOOL[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn, t=t_text,
-                                                         cmp="more than" if more else "less than") + MOVE_SUFFIX
-                    reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(p)} m.\n"
-                                 f"Step 2: Its distance to {ex[y]} would be {_m(d)}.\n"
-                                 f"Step 3: {_m(d)} is {'more' if d > t_m else 'less'} than {t_text}, so {'yes' if want else 'no'}.")
-                    oids = [ids[x], ids[y]]
+                    problem = _move_distance_claim(ctx, tmpl, want)
                 else:
-                    x, y, z = sample(rnd, R, 3)
-                    dirn, amt, vec, _ = _move(rnd, cfg.units)
-                    p = _shift(C[x], vec)
-                    dy, dz = _dist(p, C[y]), _dist(p, C[z])
-                    if not abs(dy - dz) >= max(m_abs, m_rel * abs(max(dy, dz))):
-                        bal.untarget()
-                        continue
-                    if (dy < dz) != want:
-                        y, z, dy, dz = z, y, dz, dy
-                    pp = _shift(C[x], _as_program(vec))
-                    if (_dist(pp, C[y]) < _dist(pp, C[z])) is not want:
-                        bal.untarget()
-                        continue
-                    prog = (f"{_moved_prog(ids[x], vec)}\na = dist(p, o{ids[y]})\nb = dist(p, o{ids[z]})\n"
-                            f"answer = lt(a, b)")
-                    q = CLOSER[tmpl].format(x=ex[x], y=ex[y], z=ex[z], amt=amt, dirn=dirn) + MOVE_SUFFIX
-                    reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(p)} m.\n"
-                                 f"Step 2: From there, {ex[y]} is {_m(dy)} away.\n"
-                                 f"Step 3: From there, {ex[z]} is {_m(dz)} away.\n"
-                                 f"Step 4: {_m(dy)} {'<' if dy < dz else '>'} {_m(dz)}, so {'yes' if want else 'no'}.")
-                    oids = [ids[x], ids[y], ids[z]]
-                rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=oids, program=prog, reasoning=reasoning)
-                continue
-            # free / choice
-            if r < 1 / 3:
-                kind = "room"
-                built = _room(ctx)
-                if built is None:
+                    problem = _move_closer(ctx, tmpl, want)
+                if problem is None:
+                    bal.untarget()
                     continue
-                q, prog, reasoning, oids, value = built
-            elif r < 2 / 3:
-                kind = "movedist"
-                x, y = sample(rnd, R, 2)
-                dirn, amt, vec, _u = _move(rnd, cfg.units)
-                p = _shift(C[x], vec)
-                d = _dist(p, C[y])
-                if d < min_len:
+                rows.add(task, fmt, question=problem.question, answer=yes_no(want), object_ids=problem.object_ids,
+                         program=problem.program, reasoning=problem.reasoning)
+            elif r < 2 / 3:  # a length: free, or four values
+                room = r < 1 / 3
+                problem = _room(ctx) if room else _move_distance(ctx, tmpl)
+                if problem is None:
                     continue
-                prog = f"{_moved_prog(ids[x], vec)}\nanswer = dist(p, o{ids[y]})"
-                q = MOVEDIST[tmpl].format(x=ex[x], y=ex[y], amt=amt, dirn=dirn) + MOVE_SUFFIX
-                reasoning = (f"Step 1: Moving {ex[x]} {amt} {dirn} puts its center at {xyz_text(p)} m.\n"
-                             f"Step 2: The distance from there to the center of {ex[y]} is {_m(d)}.")
-                oids = [ids[x], ids[y]]
-                value = _dist(_shift(C[x], _as_program(vec)), C[y])
-            else:
-                built = _nearest(ctx, 4 if fmt == "choice" else None)
-                if built is None:
+                unit = pick_unit(rnd, cfg.units, problem.value)
+                hint = f" Answer {UNIT_HINT[unit]}."
+                # the unit hint goes before the room question's parenthesized note, after the others
+                q = problem.question.replace(" (", hint + " (", 1) if room else problem.question + hint
+                if fmt == "free":
+                    rows.add(task, fmt, question=q, answer=length(problem.value, unit), object_ids=problem.object_ids,
+                             program=problem.program, reasoning=problem.reasoning)
                     continue
-                x, dirn, amt, vec, win, cands, reasoning = built
-                if fmt == "choice":
-                    pos = bal.letter(4)
-                    others = [c for c in cands if c != win]
-                    order = place(win, others, pos)
-                    prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in order)})"
-                    opts = [s.expr_cap[i] for i in order]
-                    q = choice_question(NEAREST_CHOICE[tmpl].format(x=ex[x], amt=amt, dirn=dirn) + MOVE_SUFFIX, opts)
-                    rows.add(task, fmt, question=q, answer=choice(pos, opts, option_ids=[ids[i] for i in order]),
-                             object_ids=[ids[x]] + [ids[i] for i in order], program=prog, reasoning=reasoning)
-                else:
-                    prog = f"{_moved_prog(ids[x], vec)}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in cands)})"
-                    k = cands.index(win) + 1
-                    q = NEAREST[tmpl].format(x=ex[x], amt=amt, dirn=dirn) + MOVE_SUFFIX
-                    rows.add(task, fmt, question=q, answer=which_object(ex[win], ids[win], k),
-                             object_ids=[ids[x], ids[win]], program=prog, reasoning=reasoning)
-                continue
-            unit = pick_unit(rnd, cfg.units, value)
-            q = q.replace(" (", f" Answer {UNIT_HINT[unit]}. (", 1) if kind == "room" else q + f" Answer {UNIT_HINT[unit]}."
-            if fmt == "free":
-                rows.add(task, fmt, question=q, answer=length(value, unit), object_ids=oids, program=prog, reasoning=reasoning)
-            else:
                 pos = bal.letter(4)
-                opts = length_options(rnd, cfg, value, unit, pos)
+                opts = length_options(rnd, cfg, problem.value, unit, pos)
                 if opts is None:
                     bal.unletter(pos)
                     continue
-                rows.add(task, fmt, question=choice_question(q, opts), answer=choice(pos, opts), object_ids=oids,
-                         program=prog, reasoning=reasoning)
+                rows.add(task, fmt, question=choice_question(q, opts), answer=choice(pos, opts),
+                         object_ids=problem.object_ids, program=problem.program, reasoning=problem.reasoning)
+            else:  # the nearest object after a move
+                nearest = _nearest(ctx, 4 if fmt == "choice" else None)
+                if nearest is None:
+                    continue
+                x, move, win = nearest.mover, nearest.move, nearest.winner
+                moved = _moved_program(ids[x], move)
+                if fmt == "choice":
+                    pos = bal.letter(4)
+                    order = place(win, [c for c in nearest.candidates if c != win], pos)
+                    opts = [s.expr_cap[i] for i in order]
+                    stem = NEAREST_CHOICE[tmpl].format(x=ex[x], amt=move.amount, dirn=move.direction) + MOVE_SUFFIX
+                    rows.add(task, fmt, question=choice_question(stem, opts),
+                             answer=choice(pos, opts, option_ids=[ids[i] for i in order]),
+                             object_ids=[ids[x]] + [ids[i] for i in order],
+                             program=f"{moved}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in order)})",
+                             reasoning=nearest.reasoning)
+                else:
+                    cands = nearest.candidates
+                    rows.add(task, fmt, question=NEAREST[tmpl].format(x=ex[x], amt=move.amount, dirn=move.direction) + MOVE_SUFFIX,
+                             answer=which_object(ex[win], ids[win], cands.index(win) + 1), object_ids=[ids[x], ids[win]],
+                             program=f"{moved}\nanswer = nearest(p, {', '.join(f'o{ids[i]}' for i in cands)})",
+                             reasoning=nearest.reasoning)
 
 
 # question templates compiled once (text.Template): the same text as str.format, without re-parsing
