@@ -1,6 +1,7 @@
 """Row accumulation and the balanced format machinery shared by every task generator.
 
-Generators add one row per question; the rows become one polars frame at the end. Boolean
+Generators add one row per question (`Rows.add`, by column name); the rows become one polars frame at
+the end. Boolean
 questions alternate yes/no from a random start, so every task is 50/50 per image up to one row;
 choice answers take their letter from shuffled blocks of all letters, so every letter is used
 equally per block of k questions (k = number of options).
@@ -9,6 +10,7 @@ equally per block of k questions (k = number of options).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -30,34 +32,35 @@ class Segment(NamedTuple):
     input_versions: str
 
 
+# The columns of schema.QA that generators decide, in the order `Rows` keeps them; `Rows.frame` adds
+# the ids, level and input versions.
+ROW_COLUMNS = ("task", "format", "question", "answer", "answer_value", "object_ids", "program", "reasoning")
+_TASK, _QUESTION = ROW_COLUMNS.index("task"), ROW_COLUMNS.index("question")
+
+
 class Rows:
-    """The QA rows of many images and levels, in order, as the columns of schema.QA that generators
-    decide; `frame` adds the ids, level and versions from the segments."""
+    """The QA rows of many images and levels, in order (one tuple of ROW_COLUMNS per row), and the
+    segments that say which image and level each run of rows belongs to."""
 
     def __init__(self) -> None:
-        self.task: list[str] = []
-        self.format: list[str] = []
-        self.question: list[str] = []
-        self.answer: list[str] = []
-        self.answer_value: list[str] = []
-        self.object_ids: list[list[int]] = []
-        self.program: list[str] = []
-        self.reasoning: list[str | None] = []
+        self.rows: list[tuple] = []
         self.segments: list[Segment] = []
 
     def __len__(self) -> int:
-        return len(self.task)
+        return len(self.rows)
 
     def add(self, task: str, fmt: str, *, question: str, answer: Answer, object_ids: list[int], program: str,
             reasoning: str | None = None) -> None:
-        self.task.append(task)
-        self.format.append(fmt)
-        self.question.append(question)
-        self.answer.append(answer.text)
-        self.answer_value.append(answer.value)
-        self.object_ids.append(object_ids)
-        self.program.append(program)
-        self.reasoning.append(reasoning)
+        self.rows.append((task, fmt, question, answer.text, answer.value, object_ids, program, reasoning))
+
+    def questions(self) -> Iterator[tuple[int, str, str]]:
+        """(row number, task, question) of every row."""
+        for i, row in enumerate(self.rows):
+            yield i, row[_TASK], row[_QUESTION]
+
+    def set_question(self, i: int, question: str) -> None:
+        row = self.rows[i]
+        self.rows[i] = (*row[:_QUESTION], question, *row[_QUESTION + 1:])
 
     def close_segment(self, drop_id: str, image_id: str, level: int, input_versions: str) -> None:
         """The rows added since the previous segment belong to this image and level."""
@@ -75,15 +78,16 @@ class Rows:
         qa_id = per_row.select(
             pl.format("{}-L{}-{}", "image_id", "level", pl.Series(number).cast(pl.String).str.zfill(4))
         ).to_series()
+        columns = dict(zip(ROW_COLUMNS, map(list, zip(*self.rows)))) if n else {c: [] for c in ROW_COLUMNS}
         return pl.DataFrame(
             {
                 "drop_id": per_row["drop_id"], "image_id": per_row["image_id"], "qa_id": qa_id,
-                "level": per_row["level"], "task": self.task, "format": self.format, "question": self.question,
-                "answer": self.answer, "answer_value": self.answer_value,
-                "object_ids": pl.Series(pa.array(self.object_ids, pa.list_(pa.int32()))),
+                "level": per_row["level"], "task": columns["task"], "format": columns["format"],
+                "question": columns["question"], "answer": columns["answer"], "answer_value": columns["answer_value"],
+                "object_ids": pl.Series(pa.array(columns["object_ids"], pa.list_(pa.int32()))),
                 "input_versions": per_row["input_versions"],
-                "program": pl.Series(self.program, dtype=pl.String),
-                "reasoning": pl.Series(self.reasoning, dtype=pl.String),
+                "program": pl.Series(columns["program"], dtype=pl.String),
+                "reasoning": pl.Series(columns["reasoning"], dtype=pl.String),
             },
             schema=QA,
         )

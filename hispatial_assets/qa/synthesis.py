@@ -118,10 +118,10 @@ def _scale_caps(level_caps: dict[str, dict[str, int]], limit: int) -> dict[str, 
 
 
 def _rephrase(rows: Rows, phraser: Phraser, tasks: tuple[str, ...]) -> None:
-    for i, task in enumerate(rows.task):
+    for i, task, question in rows.questions():
         if task not in tasks:
             continue
-        stem, sep, options = rows.question[i].partition("\nA. ")
+        stem, sep, options = question.partition("\nA. ")
         new = phraser(task, stem)
         if new:
-            rows.question[i] = new + (sep + options if sep else "")
+            rows.set_question(i, new + (sep + options if sep else ""))
