@@ -31,7 +31,7 @@ import json
 from json.encoder import encode_basestring_ascii as json_string  # json.dumps of a str
 from typing import Literal, NamedTuple
 
-from hispatial_assets.qa.units import length_text, shown
+from hispatial_assets.qa.units import shown, unit_word
 
 LETTERS = "ABCD"
 
@@ -54,12 +54,12 @@ def choice(pos: int, options: list[str], *, shown_as: list[str] | None = None, *
     letter = LETTERS[pos]
     text = f"{letter}. {(shown_as or options)[pos]}"
     options_json = ", ".join(map(json_string, options))
-    return Answer(text, f'{{"choice": "{letter}", "options": [{options_json}]{_fields(extra)}}}')
+    return Answer(text, f'{{"choice": "{letter}", "options": [{options_json}]{_fields(extra) if extra else ""}}}')
 
 
 def choice_question(stem: str, options: list[str]) -> str:
     """The stem, then one line per option: ``A. <option>``."""
-    return stem + "".join(f"\n{LETTERS[i]}. {option}" for i, option in enumerate(options))
+    return stem + "".join(map("\n{}. {}".format, LETTERS, options))
 
 
 def place(truth, distractors: list, pos: int) -> list:
@@ -69,22 +69,19 @@ def place(truth, distractors: list, pos: int) -> list:
     return options
 
 
-def xyz_text(point) -> str:
-    """"(x, y, z)" in meters, 2 decimals."""
-    x, y, z = point
-    return f"({x:.2f}, {y:.2f}, {z:.2f})"
+xyz_text = "({:.2f}, {:.2f}, {:.2f})".format  # xyz_text(x, y, z): "(x, y, z)" in meters, 2 decimals
 
 
 def xyz(point, frame: Literal["camera", "gravity"]) -> Answer:
     """A 3D point or vector; the JSON keeps 3 decimals."""
     x, y, z = point
-    return Answer(xyz_text(point) + " m", f'{{"xyz": [{x:.3f}, {y:.3f}, {z:.3f}], "frame": "{frame}"}}')
+    return Answer(xyz_text(x, y, z) + " m", f'{{"xyz": [{x:.3f}, {y:.3f}, {z:.3f}], "frame": "{frame}"}}')
 
 
 def length(meters: float, unit: Literal["m", "cm", "in", "ft"], **extra: str) -> Answer:
     """A length shown in ``unit`` ("120 cm"); the JSON keeps the shown number and the meters (4 decimals)."""
     number, _ = shown(meters, unit)
-    return Answer(length_text(meters, unit), f'{{"value": {number}, "unit": "{unit}", "meters": {meters:.4f}{_fields(extra)}}}')
+    return Answer(f"{number} {unit_word(unit)}", f'{{"value": {number}, "unit": "{unit}", "meters": {meters:.4f}{_fields(extra) if extra else ""}}}')
 
 
 def label_answer(text: str, label: str) -> Answer:
@@ -125,6 +122,4 @@ def _int_list(values: list[int]) -> str:
 
 def _fields(extra: dict[str, str | list[int]]) -> str:
     """The extra fields, each after a comma: ``, "dimension": "height"``, ``, "option_ids": [3, 5]``."""
-    if not extra:
-        return ""
-    return "".join(f', "{key}": {json_string(v) if isinstance(v, str) else _int_list(v)}' for key, v in extra.items())
+    return "".join([f', "{key}": {json_string(v) if isinstance(v, str) else _int_list(v)}' for key, v in extra.items()])

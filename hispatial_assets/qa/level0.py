@@ -137,7 +137,7 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
                     i += 1
                     continue
                 pos = bal.letter(4)
-                opts = place(xyz_text(t), [xyz_text(d) for d in ds], pos)
+                opts = place(xyz_text(*t), [xyz_text(*d) for d in ds], pos)
                 rows.add(task, fmt, question=choice_question(POINT_CHOICE[tmpl].format(px=px, frame=frame), opts),
                          answer=choice(pos, opts), object_ids=[], program=f"answer = {call}")
             else:
@@ -150,7 +150,7 @@ def point_3d(ctx, task: str, caps: dict[str, int]) -> None:
                         i += 1
                         continue
                     claim = ds[0]
-                q = POINT_BOOL[tmpl].format(px=px, xyz=xyz_text(claim), frame=frame, frame_cap=frame[:1].upper() + frame[1:])
+                q = POINT_BOOL[tmpl].format(px=px, xyz=xyz_text(*claim), frame=frame, frame_cap=frame[:1].upper() + frame[1:])
                 rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[],
                          program=f"answer = near({call}, [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
             i += 1

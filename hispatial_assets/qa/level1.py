@@ -94,7 +94,7 @@ def object_location(ctx, task: str, caps: dict[str, int]) -> None:
                 if ds is None:
                     continue
                 pos = bal.letter(4)
-                opts = place(xyz_text(t), [xyz_text(d) for d in ds], pos)
+                opts = place(xyz_text(*t), [xyz_text(*d) for d in ds], pos)
                 q = choice_question(LOC_CHOICE[tmpl].format(o=o, frame=frame, frame_cap=frame_cap), opts)
                 rows.add(task, fmt, question=q, answer=choice(pos, opts), object_ids=[oid], program=prog)
             else:
@@ -106,7 +106,7 @@ def object_location(ctx, task: str, caps: dict[str, int]) -> None:
                         bal.untarget()
                         continue
                     claim = ds[0]
-                q = LOC_BOOL[tmpl].format(o=o, xyz=xyz_text(claim), frame=frame, frame_cap=frame_cap)
+                q = LOC_BOOL[tmpl].format(o=o, xyz=xyz_text(*claim), frame=frame, frame_cap=frame_cap)
                 rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[oid],
                          program=f"answer = near(center(o{oid}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
 

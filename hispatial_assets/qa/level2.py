@@ -247,7 +247,7 @@ def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
                 if ds is None:
                     continue
                 pos = bal.letter(4)
-                opts = place(xyz_text(t), [xyz_text(x) for x in ds], pos)
+                opts = place(xyz_text(*t), [xyz_text(*x) for x in ds], pos)
                 q = choice_question(VEC_FREE[tmpl].format(a=ex[a], b=ex[b], frame=frame, frame_cap=fc), opts)
                 rows.add(task, fmt, question=q, answer=choice(pos, opts), object_ids=[oa, ob], program=prog)
             else:
@@ -259,7 +259,7 @@ def direction_vector(ctx, task: str, caps: dict[str, int]) -> None:
                         bal.untarget()
                         continue
                     claim = ds[0]
-                q = VEC_BOOL[tmpl].format(a=ex[a], b=ex[b], xyz=xyz_text(claim), frame=frame, frame_cap=fc)
+                q = VEC_BOOL[tmpl].format(a=ex[a], b=ex[b], xyz=xyz_text(*claim), frame=frame, frame_cap=fc)
                 rows.add(task, fmt, question=q, answer=yes_no(want), object_ids=[oa, ob],
                          program=f"answer = near(vec(o{oa}, o{ob}), [{claim[0]:.2f}, {claim[1]:.2f}, {claim[2]:.2f}], {sep / 2:.3f})")
 
@@ -388,9 +388,9 @@ class Compared(NamedTuple):
 COMPARE_KEYS = ("height", "width", "volume", "cam_dist", "third", "third")
 
 
-def _compared(ctx, key: str) -> Compared | None:
+def _compared(ctx, cmp: Comparisons, key: str) -> Compared | None:
     """Up to 12 draws of two referable objects (and a third for "third") until their values differ clearly."""
-    R, rnd, cmp = ctx.scene.ref_list, ctx.rnd, comparisons(ctx)
+    R, rnd = ctx.scene.ref_list, ctx.rnd
     for _ in range(12):
         a, b = sample(rnd, R, 2)
         if key != "third":
@@ -409,11 +409,11 @@ def compare(ctx, task: str, caps: dict[str, int]) -> None:
     s, rows, rnd, bal = ctx.scene, ctx.rows, ctx.rnd, ctx.bal
     if len(s.ref_list) < 2:
         return
-    ids, ex = s.id_list, s.expr
+    ids, ex, cmp = s.id_list, s.expr, comparisons(ctx)
     for fmt, cap in caps.items():
         for _ in range(cap):
             key = COMPARE_KEYS[int(rnd.random() * 6)]
-            found = _compared(ctx, key)
+            found = _compared(ctx, cmp, key)
             if found is None:
                 continue
             a, b, c, va, vb = found

@@ -257,8 +257,7 @@ def _moved_program(object_id: int, move: Move) -> str:
     return f"p = moved(o{object_id}, {x:.4f}, {y:.4f}, {z:.4f})"
 
 
-def _meters(value: float) -> str:
-    return f"{value:.2f} m"
+_meters = "{:.2f} m".format  # _meters(value): "1.23 m"
 
 
 def _shift(c, vec):
@@ -351,7 +350,7 @@ def _move_distance_claim(ctx, tmpl: int, want: bool) -> Problem | None:
         MOVEDIST_BOOL[tmpl].format(x=ex[x], y=ex[y], amt=move.amount, dirn=move.direction, t=claim.text, cmp=cmp)
         + MOVE_SUFFIX,
         f"{_moved_program(ids[x], move)}\nd = dist(p, o{ids[y]})\nanswer = {'gt' if claim.more else 'lt'}(d, {claim.meters:.4f})",
-        (f"Step 1: Moving {ex[x]} {move.amount} {move.direction} puts its center at {xyz_text(p)} m.\n"
+        (f"Step 1: Moving {ex[x]} {move.amount} {move.direction} puts its center at {xyz_text(*p)} m.\n"
          f"Step 2: Its distance to {ex[y]} would be {_meters(d)}.\n"
          f"Step 3: {_meters(d)} is {'more' if d > claim.meters else 'less'} than {claim.text}, so {'yes' if want else 'no'}."),
         [ids[x], ids[y]])
@@ -375,7 +374,7 @@ def _move_closer(ctx, tmpl: int, want: bool) -> Problem | None:
     return Problem(
         CLOSER[tmpl].format(x=ex[x], y=ex[y], z=ex[z], amt=move.amount, dirn=move.direction) + MOVE_SUFFIX,
         f"{_moved_program(ids[x], move)}\na = dist(p, o{ids[y]})\nb = dist(p, o{ids[z]})\nanswer = lt(a, b)",
-        (f"Step 1: Moving {ex[x]} {move.amount} {move.direction} puts its center at {xyz_text(p)} m.\n"
+        (f"Step 1: Moving {ex[x]} {move.amount} {move.direction} puts its center at {xyz_text(*p)} m.\n"
          f"Step 2: From there, {ex[y]} is {_meters(dy)} away.\n"
          f"Step 3: From there, {ex[z]} is {_meters(dz)} away.\n"
          f"Step 4: {_meters(dy)} {'<' if dy < dz else '>'} {_meters(dz)}, so {'yes' if want else 'no'}."),
@@ -420,7 +419,7 @@ def _move_distance(ctx, tmpl: int) -> Problem | None:
         return None
     return Problem(MOVEDIST[tmpl].format(x=ex[x], y=ex[y], amt=move.amount, dirn=move.direction) + MOVE_SUFFIX,
                    f"{_moved_program(ids[x], move)}\nanswer = dist(p, o{ids[y]})",
-                   (f"Step 1: Moving {ex[x]} {move.amount} {move.direction} puts its center at {xyz_text(p)} m.\n"
+                   (f"Step 1: Moving {ex[x]} {move.amount} {move.direction} puts its center at {xyz_text(*p)} m.\n"
                     f"Step 2: The distance from there to the center of {ex[y]} is {_meters(d)}."),
                    [ids[x], ids[y]], _dist(_shift(C[x], move.stated), C[y]))
 
@@ -465,8 +464,8 @@ def _nearest(ctx, n_options: int | None) -> Nearest | None:
             continue
         win = cands[o[0]]
         listed = ", ".join(f"{ex[cands[k]]} {_meters(dist[k])}" for k in o[:4])
-        steps = [f"Step 1: {s.expr_cap[x]} is at {xyz_text(C[x])} m; moving it {move.amount} {move.direction} puts it "
-                 f"at {xyz_text(p)} m.",
+        steps = [f"Step 1: {s.expr_cap[x]} is at {xyz_text(*C[x])} m; moving it {move.amount} {move.direction} puts it "
+                 f"at {xyz_text(*p)} m.",
                  f"Step 2: Distances from there: {listed}{', ...' if len(o) > 4 else ''}.",
                  f"Step 3: The nearest is {ex[win]}."]
         return Nearest(x, move, win, cands, "\n".join(steps))

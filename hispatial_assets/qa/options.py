@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from hispatial_assets.qa.config import QAConfig
 from hispatial_assets.qa.rand import shuffle
-from hispatial_assets.qa.units import length_text, shown
+from hispatial_assets.qa.units import length_text, shown, unit_word
 
 
 def length_options(rnd: random.Random, cfg: QAConfig, meters: float, unit: str, pos: int) -> list[str] | None:
@@ -25,14 +25,17 @@ def length_options(rnd: random.Random, cfg: QAConfig, meters: float, unit: str, 
         else:
             hi += step
             distractors.append(hi)
+    shown_as = [shown(v, unit) for v in distractors]  # (number text, meters of that number)
+    truth_text, truth_m = shown(meters, unit)
     # every pair passes the margin iff every neighbouring pair in sorted order does (for x <= y <= z,
     # z - x >= z - y, and both pairs are held to the threshold z sets)
-    values = sorted(shown(v, unit)[1] for v in [*distractors, meters])
+    values = sorted([m for _, m in shown_as] + [truth_m])
     if not all(cfg.ok(y - x, y) for x, y in zip(values, values[1:])):
         return None
-    shuffle(rnd, distractors)
-    options = [length_text(v, unit) for v in distractors]
-    options.insert(pos, length_text(meters, unit))
+    shuffle(rnd, shown_as)
+    word = unit_word(unit)
+    options = [f"{number} {word}" for number, _ in shown_as]
+    options.insert(pos, f"{truth_text} {word}")
     return options
 
 
@@ -41,7 +44,12 @@ def separated(points, truth: tuple, sep: float, k: int) -> list[tuple] | None:
     truth and from each other; None when the points run out first."""
     out: list[tuple] = []
     for p in points:
-        if math.dist(p, truth) >= sep and all(math.dist(p, q) >= sep for q in out):
+        if not math.dist(p, truth) >= sep:
+            continue
+        for q in out:
+            if not math.dist(p, q) >= sep:
+                break
+        else:
             out.append(p)
             if len(out) == k:
                 return out

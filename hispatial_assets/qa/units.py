@@ -44,4 +44,9 @@ def shown(meters: float, unit: str) -> tuple[str, float]:
 def length_text(meters: float, unit: str) -> str:
     """"1.23 m", "123 cm", "48 inches", "4.1 feet"."""
     t, _ = shown(meters, unit)
-    return f"{t} {unit}" if unit in ("m", "cm") else f"{t} {UNIT_WORDS[unit]}"
+    return f"{t} {unit_word(unit)}"
+
+
+def unit_word(unit: str) -> str:
+    """How a length in ``unit`` names it after the number: "m", "cm", "inches", "feet"."""
+    return unit if unit in ("m", "cm") else UNIT_WORDS[unit]
