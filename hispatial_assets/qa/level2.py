@@ -362,7 +362,7 @@ class Comparisons:
         self.clear = {key: (_clearly_different(cfg, key, v[:, None], v[None, :])
                             & (both_sized if key in SIZE_KEYS else True)).tolist() for key, v in values.items()}
         # distance to a third object: dist[a][c], and third_clear[a][b][c] when dist[a][c], dist[b][c] differ clearly
-        self.dist = [[math.dist(p, q) for q in s.C] for p in s.C]
+        self.dist = [[math.dist(p, q) for q in s.centers] for p in s.centers]
         d = np.array(self.dist).reshape(s.n, s.n)
         self.third_clear = _clearly_different(cfg, "dist", d[:, None, :], d[None, :, :]).tolist()
 

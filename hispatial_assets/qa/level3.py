@@ -155,7 +155,7 @@ class CountQuery(NamedTuple):
 def _count_query(ctx) -> CountQuery | None:
     """Up to 12 draws of an anchor, a label and a constraint until no candidate is near the boundary."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
-    R, C = s.ref_list, s.C
+    R, C = s.ref_list, s.centers
     if s.n < 2:
         return None
     for _ in range(12):
@@ -272,7 +272,7 @@ def _dist(p, q) -> float:
 
 def _half_extent(s, i: int, u0: float, u1: float) -> float:
     c, sn = s.cos_yaw[i], s.sin_yaw[i]
-    w, d = s.whd_l[i][0], s.whd_l[i][1]
+    w, d = s.extents[i][0], s.extents[i][1]
     return abs(u0 * c + u1 * sn) * w / 2 + abs(-u0 * sn + u1 * c) * d / 2
 
 
@@ -290,7 +290,7 @@ def _fit(ctx, want: bool) -> Problem | None:
     """Boolean: would X (or a box w wide) fit in the gap between Y and Z."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
     R = s.ref_list
-    ids, ex, C, G, fp = s.id_list, s.expr, s.C, s.gap_matrix(), s.fpmin
+    ids, ex, C, G, fp = s.id_list, s.expr, s.centers, s.gap_matrix(), s.footprint_min
     for _ in range(10):
         y, z = sample(rnd, R, 2)
         g = G[y][z]
@@ -304,7 +304,7 @@ def _fit(ctx, want: bool) -> Problem | None:
         hy, hz = _half_extent(s, y, u0, u1), _half_extent(s, z, -u0, -u1)
         step1 = (f"Step 1: {s.expr_cap[y]} and {ex[z]} are {_meters(hd)} apart horizontally; they extend "
                  f"{_meters(hy)} and {_meters(hz)} toward each other, leaving a gap of {_meters(g)}.")
-        xs = [i for i in R if i != y and i != z and s.size_ok_l[i]
+        xs = [i for i in R if i != y and i != z and s.sized[i]
               and (fp[i] < g) == want and cfg.ok(g - fp[i], max(g, fp[i]))]
         tmpl = int(rnd.random() * 3)
         fits = "fits" if want else "does not fit"
@@ -334,7 +334,7 @@ def _fit(ctx, want: bool) -> Problem | None:
 def _move_distance_claim(ctx, tmpl: int, want: bool) -> Problem | None:
     """Boolean: after X moves, is it more (or less) than a threshold from Y."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
-    ids, ex, C = s.id_list, s.expr, s.C
+    ids, ex, C = s.id_list, s.expr, s.centers
     x, y = sample(rnd, s.ref_list, 2)
     move = _move(rnd, cfg.units)
     p = _shift(C[x], move.vector)
@@ -359,7 +359,7 @@ def _move_distance_claim(ctx, tmpl: int, want: bool) -> Problem | None:
 def _move_closer(ctx, tmpl: int, want: bool) -> Problem | None:
     """Boolean: after X moves, is it closer to Y than to Z."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
-    ids, ex, C = s.id_list, s.expr, s.C
+    ids, ex, C = s.id_list, s.expr, s.centers
     x, y, z = sample(rnd, s.ref_list, 3)
     move = _move(rnd, cfg.units)
     p = _shift(C[x], move.vector)
@@ -385,8 +385,8 @@ def _room(ctx) -> Problem | None:
     """Numeric: the room left in the gap between Y and Z with X in it, narrow side first."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
     R = s.ref_list
-    ids, ex, G, fp = s.id_list, s.expr, s.gap_matrix(), s.fpmin
-    xs = [i for i in R if s.size_ok_l[i]]
+    ids, ex, G, fp = s.id_list, s.expr, s.gap_matrix(), s.footprint_min
+    xs = [i for i in R if s.sized[i]]
     if len(R) < 3 or not xs:
         return None
     for _ in range(10):
@@ -410,7 +410,7 @@ def _room(ctx) -> Problem | None:
 def _move_distance(ctx, tmpl: int) -> Problem | None:
     """Numeric: how far X would be from Y after moving."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
-    ids, ex, C = s.id_list, s.expr, s.C
+    ids, ex, C = s.id_list, s.expr, s.centers
     x, y = sample(rnd, s.ref_list, 2)
     move = _move(rnd, cfg.units)
     p = _shift(C[x], move.vector)
@@ -438,7 +438,7 @@ def _nearest(ctx, n_options: int | None) -> Nearest | None:
     """X moved; the nearest object among all others (free) or among n options (choice)."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
     R = s.ref_list
-    ex, C = s.expr, s.C
+    ex, C = s.expr, s.centers
     for _ in range(10):
         x = R[int(rnd.random() * len(R))]
         move = _move(rnd, cfg.units)

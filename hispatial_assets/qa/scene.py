@@ -119,12 +119,11 @@ class SceneObjects:
         self.ref_idx = np.flatnonzero(self.referable)
         self.has_front = np.isfinite(self.front)
 
-        # Plain-Python views for the per-question loops (numpy scalar indexing is slow there). Values
-        # are computed with the same numpy expressions the generators used per question.
-        self.C: list[tuple[float, float, float]] = [tuple(c) for c in self.center.tolist()]
-        self.whd_l: list[list[float]] = self.whd.tolist()
-        self.fpmin: list[float] = [min(w, d) for w, d, _h in self.whd_l]
-        self.size_ok_l: list[bool] = self.size_ok.tolist()
+        # Plain-Python views for the per-question loops (numpy scalar indexing is slow there)
+        self.centers: list[tuple[float, float, float]] = [tuple(c) for c in self.center.tolist()]
+        self.extents: list[list[float]] = self.whd.tolist()  # (width, depth, height)
+        self.footprint_min: list[float] = [min(w, d) for w, d, _h in self.extents]
+        self.sized: list[bool] = self.size_ok.tolist()  # sizes may be asked
         self.ref_list: list[int] = self.ref_idx.tolist()
         self.cos_yaw: list[float] = np.cos(self.yaw).tolist() if n else []
         self.sin_yaw: list[float] = np.sin(self.yaw).tolist() if n else []
