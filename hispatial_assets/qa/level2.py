@@ -134,7 +134,8 @@ def pairs(ctx) -> Pairs:
     return ctx.cache["pairs"]
 
 
-def _ok(cfg, diff: np.ndarray, scale: np.ndarray) -> np.ndarray:
+def margin_ok(cfg, diff: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """`QAConfig.ok` over arrays: whether each difference is large enough to ask about."""
     return np.abs(diff) >= np.maximum(cfg.margin_abs_m, cfg.margin_rel * np.abs(scale))
 
 
@@ -153,10 +154,10 @@ def direction(ctx, task: str, caps: dict[str, int]) -> None:
     P = pairs(ctx)
     if P.n == 0:
         return
-    axis_ok = {ax: np.flatnonzero(_ok(cfg, P.d[:, k], P.dist)).tolist() for k, ax in enumerate("xyz")}
+    axis_ok = {ax: np.flatnonzero(margin_ok(cfg, P.d[:, k], P.dist)).tolist() for k, ax in enumerate("xyz")}
     hour, clock_ok = _clock(P, cfg)
     clock_idx = np.flatnonzero(clock_ok).tolist()
-    quad_idx = np.flatnonzero(_ok(cfg, P.d[:, 0], P.dist) & _ok(cfg, P.d[:, 1], P.dist)).tolist()
+    quad_idx = np.flatnonzero(margin_ok(cfg, P.d[:, 0], P.dist) & margin_ok(cfg, P.d[:, 1], P.dist)).tolist()
     dl = P.d.tolist()
     A, B, ids, ex = P.a.tolist(), P.b.tolist(), s.id_list, s.expr
     hours = hour.tolist()
@@ -346,7 +347,7 @@ def _clearly_different(cfg, key: str, x: np.ndarray, y: np.ndarray) -> np.ndarra
     if key == "volume":
         lo, hi = np.minimum(x, y), np.maximum(x, y)
         return (hi >= cfg.volume_ratio * lo) & (hi - lo > 0)
-    return np.abs(x - y) >= np.maximum(cfg.margin_abs_m, cfg.margin_rel * np.abs(np.maximum(x, y)))
+    return margin_ok(cfg, x - y, np.maximum(x, y))
 
 
 class Comparisons:

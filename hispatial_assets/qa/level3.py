@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hispatial_assets.qa.answers import choice, choice_question, count, label_answer, length, place, which_object, xyz_text, yes_no
-from hispatial_assets.qa.level2 import REL_PHRASE
+from hispatial_assets.qa.level2 import REL_PHRASE, margin_ok
 from hispatial_assets.qa.options import length_options, threshold_claim
 from hispatial_assets.qa.program import QUADRANTS
 from hispatial_assets.qa.rand import sample, shuffle
@@ -98,8 +98,7 @@ def perspective(ctx, task: str, caps: dict[str, int]) -> None:
     fwd = d[:, 0] * np.cos(f) + d[:, 1] * np.sin(f)
     right = d[:, 0] * np.sin(f) - d[:, 1] * np.cos(f)
     scale = np.linalg.norm(d, axis=1)
-    thr = np.maximum(cfg.margin_abs_m, cfg.margin_rel * scale)
-    ok_lr, ok_fb = np.abs(right) >= thr, np.abs(fwd) >= thr
+    ok_lr, ok_fb = margin_ok(cfg, right, scale), margin_ok(cfg, fwd, scale)
     cand = {"lr": np.flatnonzero(ok_lr).tolist(), "fb": np.flatnonzero(ok_fb).tolist(),
             "quad": np.flatnonzero(ok_lr & ok_fb).tolist()}
     viewers, targets, ahead, to_right = v.tolist(), x.tolist(), fwd.tolist(), right.tolist()
