@@ -2,10 +2,10 @@
 
 Why not the stdlib calls: synthesis draws a few times per question, many of them in rejection loops
 (`compare` and `rank` try up to 12 candidate sets per question), and each stdlib draw goes through a
-Python-level method call (``Random._randbelow``); with the stdlib calls QA synthesis ran ~12% more
-instructions per row (benchmarks/bench_qa.py ~8% slower). These are CPython's own algorithms
-(``Random.shuffle``, the small-population path of ``Random.sample``) with that method written out as
-its loop: draw ``n.bit_length()`` random bits until the number is below ``n``.
+Python-level method call (``Random._randbelow``); with the stdlib calls QA synthesis ran ~7% more
+instructions per row, and L1-L3 were 3-5% slower on benchmarks/bench_qa.py. These are CPython's own
+algorithms (``Random.shuffle``, the small-population path of ``Random.sample``) with that method
+written out as its loop: draw ``n.bit_length()`` random bits until the number is below ``n``.
 hispatial_assets_tests/qa/test_rand.py checks them against the stdlib, draw for draw.
 """
 

@@ -1,10 +1,9 @@
 """Row accumulation and the balanced format machinery shared by every task generator.
 
 Generators add one row per question (`Rows.add`, by column name); the rows become one polars frame at
-the end. Boolean
-questions alternate yes/no from a random start, so every task is 50/50 per image up to one row;
-choice answers take their letter from shuffled blocks of all letters, so every letter is used
-equally per block of k questions (k = number of options).
+the end. Boolean questions alternate yes/no from a random start, so every task is 50/50 per image up
+to one row; choice answers take their letter from shuffled blocks of all letters, so every letter is
+used equally per block of k questions (k = number of options).
 """
 
 from __future__ import annotations
