@@ -352,7 +352,8 @@ def _clearly_different(cfg, key: str, x: np.ndarray, y: np.ndarray) -> np.ndarra
 
 class Comparisons:
     """The compared properties of one image's objects, and which pairs differ clearly in each, for all
-    pairs at once: compare and rank draw objects at random and look their pair up."""
+    pairs at once: compare and rank draw objects at random and look their pair up. (Distances to a
+    third object are tested per draw: a table would grow with the cube of the objects.)"""
 
     def __init__(self, scene, cfg) -> None:
         s = scene
@@ -362,10 +363,6 @@ class Comparisons:
         both_sized = s.size_ok[:, None] & s.size_ok[None, :]
         self.clear = {key: (_clearly_different(cfg, key, v[:, None], v[None, :])
                             & (both_sized if key in SIZE_KEYS else True)).tolist() for key, v in values.items()}
-        # distance to a third object: dist[a][c], and third_clear[a][b][c] when dist[a][c], dist[b][c] differ clearly
-        self.dist = [[math.dist(p, q) for q in s.centers] for p in s.centers]
-        d = np.array(self.dist).reshape(s.n, s.n)
-        self.third_clear = _clearly_different(cfg, "dist", d[:, None, :], d[None, :, :]).tolist()
 
 
 def comparisons(ctx) -> Comparisons:
@@ -401,8 +398,12 @@ def _compared(ctx, cmp: Comparisons, key: str) -> Compared | None:
         if len(R) < 3:
             return None
         c = R[int(rnd.random() * len(R))]
-        if c != a and c != b and cmp.third_clear[a][b][c]:
-            return Compared(a, b, c, cmp.dist[a][c], cmp.dist[b][c])
+        if c == a or c == b:
+            continue
+        centers = ctx.scene.centers
+        va, vb = math.dist(centers[a], centers[c]), math.dist(centers[b], centers[c])
+        if ctx.cfg.ok(va - vb, max(va, vb)):
+            return Compared(a, b, c, va, vb)
     return None
 
 
