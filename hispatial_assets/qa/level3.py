@@ -330,14 +330,29 @@ def _fit(ctx, want: bool) -> Problem | None:
     return None
 
 
+class MovedPair(NamedTuple):
+    """Object ``x`` moved: its new center ``p`` and its distance ``d`` from object ``y``."""
+
+    x: int
+    y: int
+    move: Move
+    p: tuple[float, float, float]
+    d: float
+
+
+def _moved_pair(ctx) -> MovedPair:
+    s, rnd = ctx.scene, ctx.rnd
+    x, y = sample(rnd, s.ref_list, 2)
+    move = _move(rnd, ctx.cfg.units)
+    p = _shift(s.centers[x], move.vector)
+    return MovedPair(x, y, move, p, _dist(p, s.centers[y]))
+
+
 def _move_distance_claim(ctx, tmpl: int, want: bool) -> Problem | None:
     """Boolean: after X moves, is it more (or less) than a threshold from Y."""
     s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
     ids, ex, C = s.id_list, s.expr, s.centers
-    x, y = sample(rnd, s.ref_list, 2)
-    move = _move(rnd, cfg.units)
-    p = _shift(C[x], move.vector)
-    d = _dist(p, C[y])
+    x, y, move, p, d = _moved_pair(ctx)
     claim = threshold_claim(rnd, cfg, d, want, move.unit)
     if claim is None or d < cfg.min_length_m:
         return None
@@ -408,12 +423,9 @@ def _room(ctx) -> Problem | None:
 
 def _move_distance(ctx, tmpl: int) -> Problem | None:
     """Numeric: how far X would be from Y after moving."""
-    s, rnd, cfg = ctx.scene, ctx.rnd, ctx.cfg
+    s, cfg = ctx.scene, ctx.cfg
     ids, ex, C = s.id_list, s.expr, s.centers
-    x, y = sample(rnd, s.ref_list, 2)
-    move = _move(rnd, cfg.units)
-    p = _shift(C[x], move.vector)
-    d = _dist(p, C[y])
+    x, y, move, p, d = _moved_pair(ctx)
     if d < cfg.min_length_m:
         return None
     return Problem(MOVEDIST[tmpl].format(x=ex[x], y=ex[y], amt=move.amount, dirn=move.direction) + MOVE_SUFFIX,
