@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from hispatial_assets.storage import io
 
-DROP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+DROP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 class InvalidDropId(ValueError):
@@ -26,8 +26,9 @@ class InvalidDropId(ValueError):
 
 
 def check_drop_id(drop_id: str) -> str:
-    """Drop ids become partition keys and path segments: keep them boring."""
-    if not DROP_ID.match(drop_id or "") or ".." in drop_id:
+    """Drop ids become partition keys and path segments: keep them boring (the whole id must match:
+    ``re.match`` with ``$`` would let a trailing newline through)."""
+    if not isinstance(drop_id, str) or not DROP_ID.fullmatch(drop_id) or ".." in drop_id:
         raise InvalidDropId(
             f"invalid drop id {drop_id!r}: use 1-128 letters, digits, '_', '-', '.', starting with a letter or digit"
         )
