@@ -13,6 +13,7 @@ F32, F64, I32, I64, STR, BOOL = pl.Float32, pl.Float64, pl.Int32, pl.Int64, pl.S
 IMAGES = {
     "drop_id": STR, "image_id": STR, "uri": STR, "width": I32, "height": I32, "sha256": STR,
     "bytes": I64, "format": STR, "sidecars": STR,  # sidecars: JSON list of sidecar kinds found
+    "orientation": I32,  # EXIF orientation of the file (1 = upright); width/height and pixels have it applied
 }
 REJECTED = {"drop_id": STR, "uri": STR, "reason": STR, "stage": STR}  # stage: which asset turned it away
 POINT_MAPS = {
@@ -54,6 +55,7 @@ LINEAGE = {
     "input_versions": STR,  # JSON {asset: data_version}
     "data_version": STR, "rows": I64, "started_at": pl.Datetime("us", "UTC"),
     "finished_at": pl.Datetime("us", "UTC"),
+    "outputs": STR,  # JSON [{uri, bytes, sha256}]: the files it wrote, checked by `hispatial status`
 }
 
 # The training rows of a recipe (tables/sft/recipe=<r>/part.parquet): QA rows (source 'spatial') and

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
 import os
+import time
 import uuid
 from typing import Any
 
@@ -35,22 +37,63 @@ def exists(uri: str) -> bool:
     return fs.exists(path)
 
 
+TEMP_MARK = ".tmp-"  # `<name>.tmp-<random>`: a write in progress, renamed over <name> when complete
+STALE_EMPTY_TEMP_S = 10.0
+_swept_dirs: set[str] = set()
+
+
 def write_bytes(uri: str, data: bytes) -> str:
-    """Write atomically: temp file + rename on local disks, one PUT on object stores."""
+    """Write atomically: temp file + rename on local disks, one PUT on object stores.
+
+    The writer holds an exclusive lock on its temp file until the rename, so a temp that nobody
+    holds belongs to a killed writer; the first write into a directory (per process) removes those."""
     fs, path = fs_and_path(uri)
     parent = path.rsplit("/", 1)[0]
     if isinstance(fs, LocalFileSystem):
         os.makedirs(parent, exist_ok=True)
-        tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
-        with open(tmp, "wb") as f:
+        if parent not in _swept_dirs:
+            remove_stale_temps(parent)
+            _swept_dirs.add(parent)
+        tmp = f"{path}{TEMP_MARK}{uuid.uuid4().hex[:12]}"
+        with open(tmp, "xb") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # before the first byte: see remove_stale_temps
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+            os.replace(tmp, path)
     else:
         fs.makedirs(parent, exist_ok=True)
         fs.pipe_file(path, data)
     return uri
+
+
+def remove_stale_temps(directory: str) -> list[str]:
+    """Delete the temp files of writers that died (kill -9) in ``directory``; returns their paths.
+
+    A temp is stale when no process holds its lock and it is not empty (a live writer locks before
+    writing), or it is empty and older than a few seconds (a writer killed between create and lock)."""
+    removed = []
+    try:
+        entries = [e for e in os.scandir(directory) if TEMP_MARK in e.name and e.is_file(follow_symlinks=False)]
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        try:
+            fd = os.open(entry.path, os.O_RDONLY)
+        except FileNotFoundError:  # renamed by its writer meanwhile
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer
+            st = os.fstat(fd)
+            if st.st_size > 0 or time.time() - st.st_mtime > STALE_EMPTY_TEMP_S:
+                os.unlink(entry.path)
+                removed.append(entry.path)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def write_json(uri: str, obj: Any) -> str:
