@@ -1,20 +1,25 @@
 """The DuckDB catalog: views over the Parquet tables, defined by the files in ``sql/views/``.
 
 Materializations never write to DuckDB: they write Parquet files (and one lineage file each),
-which the views pick up through globs. The database file is only (re)written when the view SQL
-or the data root changes, under a file lock, so parallel partition runs never meet DuckDB's
-single-writer lock and no record can be lost.
+which the views pick up through globs. The database file (for DuckDB clients and the UI) is only
+(re)written when the view SQL or the data root changes, under a file lock, so parallel partition
+runs never meet DuckDB's single-writer lock and no record can be lost; it holds nothing else, so a
+damaged one is rebuilt. Queries (`hispatial sql`, status, stats) run on a separate in-memory
+connection that can read the tables and write nothing (``connect``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 import time
+from io import BytesIO
 from pathlib import Path
 
 import duckdb
+import fsspec
 import polars as pl
 from filelock import FileLock
 
@@ -31,8 +36,10 @@ class CatalogError(RuntimeError):
     pass
 
 
-def view_sql(root: DataRoot) -> dict[str, str]:
-    return {p.stem: p.read_text().replace("{root}", root.root) for p in sorted(VIEWS_DIR.glob("*.sql"))}
+def view_sql(root: DataRoot, base: str | None = None) -> dict[str, str]:
+    """View name -> SELECT over the root's Parquet; ``base`` replaces ``{root}`` (default: the root itself)."""
+    base = root.root if base is None else base
+    return {p.stem: p.read_text().replace("{root}", base) for p in sorted(VIEWS_DIR.glob("*.sql"))}
 
 
 def _fingerprint(views: dict[str, str]) -> str:
@@ -50,26 +57,65 @@ def open_db(root: DataRoot, path: str, *, read_only: bool) -> duckdb.DuckDBPyCon
 
 
 def ensure_table_stubs(root: DataRoot) -> None:
-    for table in schema.TABLES:
+    """A zero-row file per table with today's columns (rewritten when a column was added), so every
+    view has every column even when all data files predate it."""
+    for table, columns in schema.TABLES.items():
         base = root.lineage_dir() if table == "lineage" else root.table_dir(table)
         uri = io.join(base, SCHEMA_FILE)
-        if not io.exists(uri):
+        if not io.exists(uri) or list(pl.read_parquet_schema(BytesIO(io.read_bytes(uri)))) != list(columns):
             io.write_parquet(uri, schema.empty(table))
 
 
+def catalog_is_sound(path: str) -> bool:
+    """False when the file is not a DuckDB database (0 bytes, garbage, a torn write); a file some
+    other process holds locked is a database and counts as sound."""
+    try:
+        con = duckdb.connect(path, read_only=True)
+    except (duckdb.IOException, duckdb.ConnectionException) as e:
+        return "lock" in str(e).lower() or "different configuration" in str(e).lower()
+    except duckdb.Error:
+        return False
+    try:
+        con.execute("SELECT count(*) FROM duckdb_views()").fetchall()
+        return True
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+
+
+def _set_aside(path: str) -> None:
+    """The catalog holds only views: a damaged file is moved aside (kept once, for a look) and rebuilt."""
+    os.replace(path, path + ".corrupt")
+    for leftover in (path + ".wal", stamp_path(path)):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+
+
+def stamp_path(path: str) -> str:
+    return path + ".views"
+
+
 def ensure_catalog(root: DataRoot, *, retries: int = 50) -> str:
-    """Create or refresh the views when needed; cheap no-op otherwise. Returns the database path."""
+    """Create or refresh the views when needed (or rebuild a damaged file); cheap otherwise. Returns the database path."""
     views = view_sql(root)
     fingerprint = _fingerprint(views)
     path = root.catalog_path()
-    stamp = path + ".views"
-    if os.path.exists(path) and os.path.exists(stamp) and Path(stamp).read_text() == fingerprint:
+    stamp = stamp_path(path)
+
+    def current() -> bool:
+        return (os.path.exists(path) and os.path.exists(stamp) and Path(stamp).read_text() == fingerprint
+                and catalog_is_sound(path))
+
+    if current():
         return path
     os.makedirs(os.path.dirname(path), exist_ok=True)
     ensure_table_stubs(root)
     with FileLock(path + ".lock", timeout=300):
-        if os.path.exists(stamp) and Path(stamp).read_text() == fingerprint and os.path.exists(path):
+        if current():
             return path
+        if os.path.exists(path) and not catalog_is_sound(path):
+            _set_aside(path)
         for attempt in range(retries):
             try:
                 con = open_db(root, path, read_only=False)
@@ -86,14 +132,80 @@ def ensure_catalog(root: DataRoot, *, retries: int = 50) -> str:
     raise CatalogError(f"could not open {path} for writing after {retries} attempts")
 
 
-def connect(root: DataRoot, *, read_only: bool = True, retries: int = 50) -> duckdb.DuckDBPyConnection:
-    path = ensure_catalog(root)
-    for attempt in range(retries):
-        try:
-            return open_db(root, path, read_only=read_only)
-        except duckdb.IOException:
-            time.sleep(min(0.05 * 2**attempt, 2.0))
-    raise CatalogError(f"catalog {path} stayed locked")
+SANDBOX_PROTOCOL = "hispatial"
+SANDBOX_DIRS = ("tables", "lineage")  # what the views read; nothing else is reachable
+
+
+class ReadOnlyRoot(fsspec.AbstractFileSystem):
+    """The data root as the query connection sees it (``hispatial://tables/...``): list and read
+    under the root, nothing else. Every writing call fails, whatever SQL asks for it."""
+
+    protocol = SANDBOX_PROTOCOL
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, base: str, **kwargs):
+        super().__init__(skip_instance_cache=True, **kwargs)
+        self.fs, self.base = fs, base.rstrip("/")
+
+    def _real(self, path: str) -> str:
+        rel = posixpath.normpath(self._strip_protocol(path).lstrip("/"))
+        if rel.startswith(".."):
+            raise PermissionError(f"outside the data root: {path}")
+        return self.base if rel == "." else f"{self.base}/{rel}"
+
+    def _rel(self, entry: dict) -> dict:
+        real = entry["name"].rstrip("/")
+        return {**entry, "name": "" if real == self.base else real[len(self.base) + 1:]}
+
+    def ls(self, path, detail=True, **kwargs):
+        entries = [self._rel(e) for e in self.fs.ls(self._real(path), detail=True)]
+        return entries if detail else [e["name"] for e in entries]
+
+    def info(self, path, **kwargs):
+        return self._rel(self.fs.info(self._real(path)))
+
+    def modified(self, path):
+        return self.fs.modified(self._real(path))
+
+    def _open(self, path, mode="rb", **kwargs):
+        if mode != "rb":
+            raise PermissionError(f"the catalog is read-only: cannot open {path} for writing")
+        return self.fs.open(self._real(path), "rb")
+
+    def _rm(self, path):
+        raise PermissionError(f"the catalog is read-only: cannot remove {path}")
+
+    def cp_file(self, path1, path2, **kwargs):
+        raise PermissionError(f"the catalog is read-only: cannot copy to {path2}")
+
+
+def connect(root: DataRoot, sql: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection that can read the root's tables and write nothing anywhere.
+
+    Read-only by construction, not by a statement filter: the root is reachable only through
+    ``ReadOnlyRoot`` (``hispatial://``), external access is off with only the views' folders
+    allowed, extensions are neither installed nor loaded, and the configuration is locked. The
+    views (temp views, the same SQL as the catalog's) are created for the names ``sql`` mentions,
+    or all of them.
+    """
+    ensure_table_stubs(root)
+    fs, base = io.fs_and_path(root.root)
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False,
+                                             "allow_community_extensions": False,
+                                             "allow_persistent_secrets": False})
+    try:
+        con.register_filesystem(ReadOnlyRoot(fs, base))
+        allowed = ", ".join(f"'{SANDBOX_PROTOCOL}://{d}/'" for d in SANDBOX_DIRS)
+        con.execute(f"SET allowed_directories = [{allowed}]")
+        con.execute("SET enable_external_access = false")
+        for name, view in view_sql(root, base=f"{SANDBOX_PROTOCOL}:/").items():
+            if sql is None or re.search(rf"\b{name}\b", sql, re.IGNORECASE):
+                con.execute(f"CREATE TEMP VIEW {name} AS {view}")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}
@@ -101,7 +213,7 @@ TEMP_CREATE = re.compile(r"^\s*create\s+(or\s+replace\s+)?temp(orary)?\s", re.IG
 
 
 def check_read_only(statement: duckdb.Statement) -> None:
-    """Queries may read anything and create temp views, nothing else (no COPY TO, ATTACH, INSTALL)."""
+    """A second line behind the read-only connection, for clearer errors: SELECT, EXPLAIN and CREATE TEMP only."""
     kind = statement.type.name
     text = re.sub(r"^(\s*--[^\n]*\n)*", "", statement.query)  # leading comment lines
     if kind in READ_ONLY_TYPES or (kind == "CREATE" and TEMP_CREATE.match(text)):
@@ -111,7 +223,7 @@ def check_read_only(statement: duckdb.Statement) -> None:
 
 def query(root: DataRoot, sql: str) -> pl.DataFrame:
     """Run read-only SQL (one or more statements; the last one's result is returned)."""
-    con = connect(root, read_only=True)
+    con = connect(root, sql)
     try:
         try:
             statements = con.extract_statements(sql)
