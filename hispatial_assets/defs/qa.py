@@ -17,9 +17,10 @@ from hispatial_assets.qa.drop import drop_inputs
 from hispatial_assets.qa.reader import coverage
 from hispatial_assets.qa.verify import format_balance, verify_drop, verify_qa
 from hispatial_assets.storage import io
+from hispatial_assets.storage.outputs import file_record
 from hispatial_assets.storage.tables import point_map_loader, read_table
 
-QA_VERSION = "1"
+QA_VERSION = "2"  # 2: qa_id starts with the drop id (unique across the catalog)
 LEVEL_DEPS = {0: ["point_maps"], 1: ["objects", "referrals"], 2: ["objects", "referrals", "gravity"],
               3: ["objects", "referrals", "gravity"]}
 LEVEL_NAMES = {0: "geometry", 1: "attributes", 2: "relations", 3: "reasoning"}

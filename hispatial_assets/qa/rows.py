@@ -72,10 +72,11 @@ class Rows:
         ends = segments["end"].to_numpy()
         lengths = np.diff(ends, prepend=0)
         per_row = segments[pl.Series(np.repeat(np.arange(len(ends)), lengths))] if n else segments.clear()
-        # qa_id "<image>-L<level>-NNNN": NNNN is the row's number within its segment
+        # qa_id "<drop>/<image>-L<level>-NNNN": NNNN is the row's number within its segment; unique across
+        # the catalog (drop ids hold no '/', image ids are unique within their drop)
         number = np.arange(n, dtype=np.int64) - np.repeat(ends - lengths, lengths)
         qa_id = per_row.select(
-            pl.format("{}-L{}-{}", "image_id", "level", pl.Series(number).cast(pl.String).str.zfill(4))
+            pl.format("{}/{}-L{}-{}", "drop_id", "image_id", "level", pl.Series(number).cast(pl.String).str.zfill(4))
         ).to_series()
         columns = dict(zip(ROW_COLUMNS, map(list, zip(*self.rows)))) if n else {c: [] for c in ROW_COLUMNS}
         return pl.DataFrame(
