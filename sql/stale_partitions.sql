@@ -1,16 +1,14 @@
 -- Which partitions of which asset are stale, and why (Dagster's asset-level stale view ignores
--- partitions; this answers per partition). Expects three temp tables that `hispatial status`
--- fills from the loaded Definitions:
+-- partitions; this answers per partition). Expects what `hispatial status` fills in from the loaded
+-- Definitions, Dagster's records and a check of the recorded output files:
 --   current_assets(asset VARCHAR, code_version VARCHAR)
 --   asset_deps(asset VARCHAR, upstream VARCHAR)
 --   drop_partitions(partition VARCHAR)
--- Reasons: missing; code version changed; upstream data version changed; upstream stale.
+--   latest: the view of recorded_lineage.sql (the lineage of Dagster's current materializations)
+--   damaged(asset VARCHAR, partition VARCHAR, reason VARCHAR): outputs missing or changed on disk
+-- Reasons: missing; lineage record missing; output missing / damaged; code version changed;
+-- upstream data version changed; upstream stale.
 WITH RECURSIVE
-latest AS (
-    SELECT * FROM lineage
-    WHERE partition <> ''
-    QUALIFY row_number() OVER (PARTITION BY asset, partition ORDER BY finished_at DESC) = 1
-),
 expected AS (
     SELECT a.asset, a.code_version, p.partition FROM current_assets a CROSS JOIN drop_partitions p
 ),
@@ -27,12 +25,16 @@ upstream_changed AS (
 direct AS (
     SELECT e.asset, e.partition,
         CASE
-            WHEN l.asset IS NULL THEN 'missing'
+            WHEN r.asset IS NULL THEN 'missing'
+            WHEN l.asset IS NULL THEN 'lineage record missing (run ' || r.run_id || ')'
+            WHEN dm.reason IS NOT NULL THEN dm.reason
             WHEN l.code_version <> e.code_version THEN 'code version changed: ' || l.code_version || ' -> ' || e.code_version
             WHEN uc.detail IS NOT NULL THEN 'upstream data changed: ' || uc.detail
         END AS reason
     FROM expected e
+    LEFT JOIN recorded r ON r.asset = e.asset AND r.partition = e.partition
     LEFT JOIN latest l ON l.asset = e.asset AND l.partition = e.partition
+    LEFT JOIN damaged dm ON dm.asset = e.asset AND dm.partition = e.partition
     LEFT JOIN upstream_changed uc ON uc.asset = e.asset AND uc.partition = e.partition
 ),
 stale(asset, partition, reason, depth) AS (

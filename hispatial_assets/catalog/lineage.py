@@ -26,6 +26,7 @@ class LineageRecord:
     finished_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     backend: str = ""
     input_versions: dict[str, str] = field(default_factory=dict)
+    outputs: list[dict] = field(default_factory=list)  # files written: {table, uri, bytes, sha256}
 
 
 def _safe(s: str) -> str:
@@ -39,6 +40,7 @@ def write_lineage(root: DataRoot, rec: LineageRecord) -> str:
         "input_versions": json.dumps(rec.input_versions, sort_keys=True),
         "data_version": rec.data_version, "rows": rec.rows,
         "started_at": rec.started_at, "finished_at": rec.finished_at,
+        "outputs": json.dumps(rec.outputs, sort_keys=True),
     }
     df = schema.conform(pl.DataFrame([row]), "lineage")
     stamp = rec.finished_at.strftime("%Y%m%dT%H%M%S%f")

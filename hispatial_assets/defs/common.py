@@ -47,8 +47,10 @@ def finish(
     backend: str = "",
     metadata: dict[str, Any] | None = None,
     input_versions: dict[str, str] | None = None,
+    outputs: list[dict] | None = None,
 ) -> dg.MaterializeResult:
-    """Write the lineage record and return the materialization with its content data version.
+    """Write the lineage record (with the files written, ``outputs``) and return the materialization
+    with its content data version.
 
     ``input_versions`` defaults to the same-partition upstream versions; an asset that reads many
     partitions of its inputs (``sft_dataset``) passes what it read instead.
@@ -60,6 +62,7 @@ def finish(
         asset=context.asset_key.to_user_string(), partition=partition, run_id=context.run_id,
         code_version=code_version, data_version=data_version, rows=rows, started_at=started_at,
         finished_at=datetime.now(timezone.utc), backend=backend, input_versions=input_versions,
+        outputs=outputs or [],
     ))
     meta = {"rows": rows, "data_version": data_version, "lineage": uri, **(metadata or {})}
     if backend:

@@ -125,10 +125,11 @@ def qa_stats(context: dg.AssetExecutionContext, data_root: DataRootResource) -> 
     started, root = now(), data_root.data_root()
     counts = query(root, (SQL_DIR / "qa_stats.sql").read_text())
     yes = query(root, (SQL_DIR / "qa_stats.sql").read_text() + "\nSELECT * FROM qa_yes_share;")
-    data = io.parquet_bytes(counts)
-    io.write_bytes(io.join(root.root, "tables", "qa_stats", "counts.parquet"), data)
+    data, uri = io.parquet_bytes(counts), io.join(root.root, "tables", "qa_stats", "counts.parquet")
+    io.write_bytes(uri, data)
     md = ["| level | task | format | rows |", "|---|---|---|---|"] + [
         f"| {r['level']} | {r['task']} | {r['format']} | {r['n']} |" for r in counts.iter_rows(named=True)]
     return finish(context, root, data_version=io.sha256_bytes(data), rows=int(counts["n"].sum() or 0), started_at=started,
+                  outputs=[file_record("qa_stats", uri, data)],
                   metadata={"total_rows": int(counts["n"].sum() or 0), "counts": dg.MetadataValue.md("\n".join(md)),
                             "yes_share": dg.MetadataValue.json({f"{r['task']}": round(r["yes_share"], 3) for r in yes.iter_rows(named=True)})})

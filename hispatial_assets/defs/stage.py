@@ -15,6 +15,7 @@ from hispatial_assets.defs.common import (
 )
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
+from hispatial_assets.storage.outputs import check_outputs, file_record
 
 
 @dataclass
@@ -33,30 +34,42 @@ def content_version(frame: pl.DataFrame) -> str:
     return io.frame_hash(frame.drop([c for c in PROVENANCE_COLUMNS if c in frame.columns]))
 
 
-def write_outputs(root: DataRoot, drop_id: str, out: StageOutput) -> str:
-    """Write every table (atomically) and return the content data version over all of them."""
-    digests = []
+def write_outputs(root: DataRoot, drop_id: str, out: StageOutput) -> tuple[str, list[dict]]:
+    """Write every table (atomically); returns the content data version over all of them and the
+    files written (uri, size, hash) for the lineage record."""
+    digests, files = [], []
     for (table, sub), frame in sorted(out.tables.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         frame = schema.conform(frame, table)
-        io.write_bytes(root.table_uri(table, drop_id, **dict(sub)), io.parquet_bytes(frame))
+        data, uri = io.parquet_bytes(frame), root.table_uri(table, drop_id, **dict(sub))
+        io.write_bytes(uri, data)
+        files.append(file_record(table, uri, data))
         digests.append(f"{table}{sub}:{content_version(frame)}")
-    return io.sha256_bytes("\n".join(digests).encode())
+    return io.sha256_bytes("\n".join(digests).encode()), files
 
 
 SKIP_UNCHANGED_TAG = "hispatial/skip_unchanged"
+DEEP_CHECK_TAG = "hispatial/deep_check"  # with skip_unchanged: rehash the outputs before calling them intact
 
 
 def up_to_date(context: dg.AssetExecutionContext) -> bool:
-    """The last materialization of this partition had this code version and these input data versions."""
+    """The last materialization of this partition had this code version and these input data
+    versions, and its lineage record and output files are still there as written."""
     flt = dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key])
     records = context.instance.fetch_materializations(flt, limit=1).records
     if not records or records[0].asset_materialization is None:
         return False
-    tags = records[0].asset_materialization.tags or {}
+    mat = records[0].asset_materialization
+    tags = mat.tags or {}
     if tags.get("dagster/code_version") != context.assets_def.code_versions_by_key.get(context.asset_key):
         return False
-    return all(tags.get(f"{INPUT_VERSION_TAG_PREFIX}{key}") == short_version(version)
-               for key, version in upstream_data_versions(context).items())
+    if not all(tags.get(f"{INPUT_VERSION_TAG_PREFIX}{key}") == short_version(version)
+               for key, version in upstream_data_versions(context).items()):
+        return False
+    lineage = mat.metadata.get("lineage")
+    if lineage is None or not io.exists(str(lineage.value)):
+        return False
+    deep = context.run.tags.get(DEEP_CHECK_TAG) == "true"
+    return not check_outputs(io.read_parquet(str(lineage.value))["outputs"][0], deep=deep)
 
 
 def run_stage(context: dg.AssetExecutionContext, root: DataRoot, compute, *, backend: str = ""):
@@ -67,6 +80,6 @@ def run_stage(context: dg.AssetExecutionContext, root: DataRoot, compute, *, bac
         return
     started, drop_id = now(), context.partition_key
     out: StageOutput = compute(drop_id)
-    version = write_outputs(root, drop_id, out)
+    version, files = write_outputs(root, drop_id, out)
     yield finish(context, root, data_version=version, rows=out.rows, started_at=started, backend=backend,
-                 metadata=out.metadata)
+                 metadata=out.metadata, outputs=files)
