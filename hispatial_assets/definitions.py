@@ -12,7 +12,8 @@ import hashlib
 import dagster as dg
 
 from hispatial_assets.config import PipelineConfig
-from hispatial_assets.defs.drops import drop_manifest
+from hispatial_assets.defs import pools
+from hispatial_assets.defs.drops import drop_manifest, has_usable_images
 from hispatial_assets.defs.perception import (
     GRAVITY_VERSION,
     OBJECTS_VERSION,
@@ -28,6 +29,8 @@ from hispatial_assets.defs.resources import DataRootResource, backend_resource
 from hispatial_assets.defs.sensors import build_drop_sensor
 from hispatial_assets.defs.training import TrainingResource, build_training_assets
 from hispatial_assets.qa import QAConfig
+
+pools.install()  # blocked steps wait for a pool slot instead of spinning (every process that loads these definitions)
 
 DROP_JOB = "drop_pipeline"
 TRAINING_JOB = "training"
@@ -60,7 +63,7 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
     )
     return dg.Definitions(
         assets=[*assets, qa_stats, *training_assets],
-        asset_checks=[objects_match_ground_truth, *[build_qa_check(level, qa_config) for level in range(4)]],
+        asset_checks=[has_usable_images, objects_match_ground_truth, *[build_qa_check(level, qa_config) for level in range(4)]],
         jobs=[drop_job, dg.define_asset_job("stats_job", selection=[qa_stats],
                                             description="Statistics over the QA of all drops."),
               dg.define_asset_job(TRAINING_JOB, selection=dg.AssetSelection.assets(*training_assets),
