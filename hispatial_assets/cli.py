@@ -13,6 +13,9 @@ import polars as pl
 from hispatial_assets.storage.layout import DataRoot, check_drop_id
 
 
+EXIT_WARNINGS = 3  # the run succeeded but a warning check failed (e.g. every file of the drop was rejected)
+
+
 def _root(args: argparse.Namespace) -> DataRoot:
     return DataRoot.resolve(args.root)
 
@@ -20,8 +23,10 @@ def _root(args: argparse.Namespace) -> DataRoot:
 def _dagster(args: argparse.Namespace):
     """(data root, Dagster instance, Definitions) for commands that drive the graph."""
     from hispatial_assets import orchestrate
+    from hispatial_assets.catalog.duckdb import ensure_catalog
 
     root = _root(args)
+    ensure_catalog(root)  # (re)builds the catalog file when missing, outdated or damaged
     return root, orchestrate.get_instance(), orchestrate.load_definitions(root)
 
 
@@ -48,8 +53,8 @@ def cmd_make_drop(args: argparse.Namespace) -> int:
 
 def cmd_add_drop(args: argparse.Namespace) -> int:
     from hispatial_assets import orchestrate
-    from hispatial_assets.storage.drops import READY_MARKER
     from hispatial_assets.storage import io
+    from hispatial_assets.storage.drops import READY_MARKER, copy_drop
 
     root = _root(args)
     src = args.path.rstrip("/")
@@ -59,23 +64,27 @@ def cmd_add_drop(args: argparse.Namespace) -> int:
         if io.exists(dest):
             print(f"error: {dest} already exists; pick another --id", file=sys.stderr)
             return 2
-        src_fs, src_path = io.fs_and_path(src)
-        if not src_fs.isdir(src_path):
-            print(f"error: {src} is not a folder", file=sys.stderr)
+        try:
+            report = copy_drop(src, dest)
+        except NotADirectoryError as e:
+            print(f"error: {e}", file=sys.stderr)
             return 2
-        for f in sorted(src_fs.find(src_path)):
-            rel = f[len(src_path.rstrip("/")) + 1:]
-            if rel.rsplit("/", 1)[-1] != READY_MARKER:
-                io.write_bytes(io.join(dest, rel), src_fs.cat_file(f))
-    io.write_bytes(io.join(dest, READY_MARKER), b"")  # complete: the sensor may pick it up now
+        for entry in report.skipped:
+            print(f"not copied: {entry['path']}: {entry['reason']}", file=sys.stderr)
+    else:
+        io.write_bytes(io.join(dest, READY_MARKER), b"")  # already in place: mark it complete
     instance = orchestrate.get_instance()
     orchestrate.register_drops(instance, [drop_id])
     print(f"registered drop {drop_id!r} ({dest})")
     if args.run:
         defs = orchestrate.load_definitions(root)
         result = orchestrate.materialize_drop(defs, instance, drop_id)
-        print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}")
-        return 0 if result.success else 1
+        warnings = orchestrate.check_warnings(result)
+        status = "FAILED" if not result.success else "finished with warnings" if warnings else "success"
+        print(f"run {result.run_id}: {status}")
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        return 1 if not result.success else EXIT_WARNINGS if warnings else 0
     return 0
 
 
@@ -172,7 +181,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     root, instance, defs = _dagster(args)
     partitions = instance.get_dynamic_partitions("drops")
     current, _ = orchestrate.partitioned_assets(defs)
-    stale = orchestrate.stale_partitions(defs, instance, root)
+    stale = orchestrate.stale_partitions(defs, instance, root, deep=args.deep)
     print(f"data root: {root.root}\ndrops: {len(partitions)} partitions; assets: {', '.join(sorted(current))}")
     if stale.is_empty():
         print("everything is up to date")
@@ -213,7 +222,11 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from hispatial_assets import orchestrate
 
     root, instance, defs = _dagster(args)
-    runs = orchestrate.refresh(defs, instance, root, dry_run=args.dry_run)
+    try:
+        runs = orchestrate.refresh(defs, instance, root, dry_run=args.dry_run, deep=args.deep)
+    except orchestrate.StillStale as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if not runs:
         print("nothing is stale")
     failed = [p for p, _, ok in runs if not ok]
@@ -328,17 +341,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("add-drop", cmd_add_drop, "register a folder of images as a drop (copied under ROOT/drops)")
     sp.add_argument("path")
     sp.add_argument("--id", default=None, help="drop id (default: the folder name)")
-    sp.add_argument("--run", action="store_true", help="materialize it now instead of waiting for the sensor")
+    sp.add_argument("--run", action="store_true", help="materialize it now instead of waiting for the sensor "
+                    f"(exit code {EXIT_WARNINGS}: done, with warnings, e.g. every file rejected)")
 
     sp = add("sql", cmd_sql, "read-only SQL over the catalog (a query or a .sql file)")
     sp.add_argument("query")
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
-    sp = add("status", cmd_status, "partitions, and which are stale and why")
+    sp = add("status", cmd_status, "partitions, and which are stale and why (outputs missing or damaged included)")
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.add_argument("--deep", action="store_true", help="rehash every output file (default: check existence and size)")
 
     sp = add("refresh", cmd_refresh, "rematerialize exactly the stale partitions (after a backend change)")
     sp.add_argument("--dry-run", action="store_true", help="print the first wave of the plan, run nothing")
+    sp.add_argument("--deep", action="store_true", help="also repair outputs whose content changed at the same size (rehash)")
 
     sp = add("backfill", cmd_backfill, "materialize assets for chosen drop partitions")
     sp.add_argument("--asset", action="append", required=True, help="asset name (repeatable)")

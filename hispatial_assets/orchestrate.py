@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +18,7 @@ import polars as pl
 from hispatial_assets.catalog.duckdb import connect
 from hispatial_assets.defs.partitions import drops
 from hispatial_assets.storage.layout import DataRoot
+from hispatial_assets.storage.outputs import check_outputs
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_DIR / "sql"
@@ -33,8 +36,12 @@ def dagster_home() -> str:
 
 
 def get_instance() -> dg.DagsterInstance:
-    dagster_home()
-    return dg.DagsterInstance.get()
+    """The instance of $DAGSTER_HOME. Its sqlite storage is created on first use; two commands
+    starting at once on a fresh home would both create the tables, so they take turns."""
+    from filelock import FileLock
+
+    with FileLock(os.path.join(dagster_home(), ".instance.lock"), timeout=300):
+        return dg.DagsterInstance.get()
 
 
 def load_definitions(root: DataRoot, config=None) -> dg.Definitions:
@@ -53,11 +60,81 @@ def register_drops(instance: dg.DagsterInstance, drop_ids: list[str]) -> list[st
     return new
 
 
+# Where a CLI run executes (execute_in_process runs in the calling process): lets the next CLI
+# command tell a run whose process was killed from one still running.
+PID_TAG, PID_START_TAG, HOST_TAG = "hispatial/pid", "hispatial/pid_start", "hispatial/host"
+
+
+def process_start(pid: int) -> str:
+    """The kernel's start time of a process (clock ticks since boot): tells a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def process_tags() -> dict[str, str]:
+    pid = os.getpid()
+    return {PID_TAG: str(pid), PID_START_TAG: process_start(pid), HOST_TAG: socket.gethostname()}
+
+
+def run_process_alive(tags: dict[str, str]) -> bool:
+    pid = int(tags[PID_TAG])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    started = tags.get(PID_START_TAG, "")
+    return not started or process_start(pid) in ("", started)
+
+
+def fail_dead_runs(instance: dg.DagsterInstance, log=None) -> list[str]:
+    """Mark failed the CLI runs of this host whose process is gone (kill -9) and free their pool slots.
+
+    Such a run stays STARTED forever and keeps the `gpu` slot its step had claimed, so every later
+    run waits for it. Runs launched by the daemon are watched by Dagster itself (the code server
+    fails a run whose worker died; run monitoring frees the slots of ended runs, dagster.yaml)."""
+    runs = instance.get_runs(dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
+                  dg.DagsterRunStatus.CANCELING],
+        tags={HOST_TAG: socket.gethostname()}))
+    failed = []
+    for run in runs:
+        if PID_TAG not in run.tags or run_process_alive(run.tags):
+            continue
+        instance.report_run_failed(run, f"hispatial: the process of this run (pid {run.tags[PID_TAG]}) is gone "
+                                        "(killed?); marked failed and its pool slots freed")
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        failed.append(run.run_id)
+        if log:
+            log(f"run {run.run_id}: its process {run.tags[PID_TAG]} is gone; marked failed, pool slots freed")
+    return failed
+
+
+def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, *, tags: dict[str, str] | None = None,
+            **kwargs) -> dg.ExecuteInProcessResult:
+    """``execute_in_process`` for CLI runs: first clean up after killed runs, then run with this
+    process's pid recorded in the run's tags."""
+    fail_dead_runs(instance, log=lambda message: print(message, file=sys.stderr))
+    return job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
+                                  tags={**(tags or {}), **process_tags()}, **kwargs)
+
+
 def materialize_drop(defs: dg.Definitions, instance: dg.DagsterInstance, drop_id: str,
                      job_name: str = "drop_pipeline") -> dg.ExecuteInProcessResult:
-    job = defs.resolve_job_def(job_name)
-    return job.execute_in_process(partition_key=drop_id, instance=instance, raise_on_error=False,
-                                  run_config=QUIET, tags={"hispatial/source": "cli"})
+    return execute(defs.resolve_job_def(job_name), instance, partition_key=drop_id, tags={"hispatial/source": "cli"})
+
+
+def check_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Failed WARN-severity checks of a run (e.g. a drop whose every file was rejected), as text."""
+    evaluations = [e.event_specific_data for e in result.all_events
+                   if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+    return [f"{c.asset_key.to_user_string()} {c.check_name}: {c.description or 'failed'}"
+            for c in evaluations if not c.passed and c.severity == dg.AssetCheckSeverity.WARN]
 
 
 def partitioned_assets(defs: dg.Definitions) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -74,21 +151,50 @@ def partitioned_assets(defs: dg.Definitions) -> tuple[dict[str, str], list[tuple
     return current, edges
 
 
-def stale_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot) -> pl.DataFrame:
-    """Per partition: missing / code version changed / upstream data changed / upstream stale."""
+def recorded_materializations(instance: dg.DagsterInstance, assets: list[str]) -> list[tuple[str, str, str]]:
+    """(asset, partition, run id) of Dagster's latest materialization of each partition: the truth
+    about what exists. A lineage file whose run Dagster never recorded (killed in between) is ignored."""
+    rows = []
+    for asset in assets:
+        key = dg.AssetKey(asset)
+        latest = instance.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_MATERIALIZATION)
+        if latest:
+            flt = dg.AssetRecordsFilter(asset_key=key, storage_ids=list(latest.values()))
+            rows += [(asset, r.partition_key, r.run_id)
+                     for r in instance.fetch_materializations(flt, limit=len(latest)).records]
+    return rows
+
+
+def stale_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot, *,
+                     deep: bool = False) -> pl.DataFrame:
+    """Per partition: missing / lineage record missing / output missing or damaged / code version
+    changed / upstream data changed / upstream stale.
+
+    Dagster's record says which materialization is current, its lineage record says what it read and
+    wrote; each file it wrote is checked to exist with its recorded size (``deep``: and hash)."""
     current, edges = partitioned_assets(defs)
     partitions = instance.get_dynamic_partitions(drops.name)
-    con = connect(root, read_only=True)
+    con = connect(root, "lineage")
     try:
-        con.execute("CREATE TEMP TABLE current_assets(asset VARCHAR, code_version VARCHAR)")
-        con.execute("CREATE TEMP TABLE asset_deps(asset VARCHAR, upstream VARCHAR)")
-        con.execute("CREATE TEMP TABLE drop_partitions(partition VARCHAR)")
-        if current:
-            con.executemany("INSERT INTO current_assets VALUES (?, ?)", list(current.items()))
-        if edges:
-            con.executemany("INSERT INTO asset_deps VALUES (?, ?)", [e for e in edges if e[1] in current])
-        if partitions:
-            con.executemany("INSERT INTO drop_partitions VALUES (?)", [(p,) for p in partitions])
+        tables = {"current_assets": ("asset VARCHAR, code_version VARCHAR", list(current.items())),
+                  "asset_deps": ("asset VARCHAR, upstream VARCHAR", [e for e in edges if e[1] in current]),
+                  "drop_partitions": ("partition VARCHAR", [(p,) for p in partitions]),
+                  "recorded": ("asset VARCHAR, partition VARCHAR, run_id VARCHAR",
+                               recorded_materializations(instance, sorted(current)))}
+        for name, (columns, rows) in tables.items():
+            con.execute(f"CREATE TEMP TABLE {name}({columns})")
+            if rows:
+                con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+        con.execute((SQL_DIR / "recorded_lineage.sql").read_text())
+        damaged = []
+        for asset, partition, outputs in con.sql("SELECT asset, partition, outputs FROM latest").fetchall():
+            problems = check_outputs(outputs, deep=deep)
+            if problems:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                damaged.append((asset, partition, problems[0] + more))
+        con.execute("CREATE TEMP TABLE damaged(asset VARCHAR, partition VARCHAR, reason VARCHAR)")
+        if damaged:
+            con.executemany("INSERT INTO damaged VALUES (?, ?, ?)", damaged)
         return con.sql((SQL_DIR / "stale_partitions.sql").read_text()).pl()
     finally:
         con.close()
@@ -112,38 +218,57 @@ def refresh_plan(stale: pl.DataFrame) -> dict[str, list[str]]:
     return plan
 
 
+class StillStale(RuntimeError):
+    """Refresh ran its rounds and partitions are still stale: say which and why instead of looping."""
+
+
 def refresh(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot, *, max_rounds: int = 8,
-            dry_run: bool = False, log=print) -> list[tuple[str, list[str], bool]]:
+            dry_run: bool = False, deep: bool = False, log=print) -> list[tuple[str, list[str], bool]]:
     """Rematerialize exactly the stale partitions, one run per partition, until nothing is stale.
 
     A run selects every stale asset of its partition and carries ``hispatial/skip_unchanged``: an
-    asset whose code and input data versions are unchanged once its upstream has run yields
-    nothing, and Dagster skips what depends on it. So a new detector that reproduces a drop's
-    objects byte for byte refreshes nothing below them. Rounds repeat only for what a skip left
-    stale (an asset with its own code change below an unchanged one).
+    asset whose code and input data versions are unchanged once its upstream has run (and whose
+    outputs are intact) yields nothing, and Dagster skips what depends on it. So a new detector that
+    reproduces a drop's objects byte for byte refreshes nothing below them. Rounds repeat only for
+    what a skip left stale (an asset with its own code change below an unchanged one); a round that
+    changes nothing, or running out of rounds, raises ``StillStale`` rather than reporting success.
+    ``deep``: outputs count as intact only when their content hashes match (see ``stale_partitions``).
     """
-    from hispatial_assets.defs.stage import SKIP_UNCHANGED_TAG
+    from hispatial_assets.defs.stage import DEEP_CHECK_TAG, SKIP_UNCHANGED_TAG
 
+    tags = {"hispatial/source": "refresh", SKIP_UNCHANGED_TAG: "true", **({DEEP_CHECK_TAG: "true"} if deep else {})}
     runs: list[tuple[str, list[str], bool]] = []
     job = defs.resolve_job_def("drop_pipeline")
+    previous = None
     for _ in range(max_rounds):
-        plan = refresh_plan(stale_partitions(defs, instance, root))
+        stale = stale_partitions(defs, instance, root, deep=deep)
+        plan = refresh_plan(stale)
         if not plan:
-            break
+            return runs
+        if plan == previous:
+            raise StillStale(_describe(stale, "a refresh round changed nothing; still stale"))
+        previous = plan
         for partition, assets in sorted(plan.items()):
             log(f"refresh {partition}: {', '.join(sorted(assets))}")
             if dry_run:
                 runs.append((partition, assets, True))
                 continue
-            result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
-                                            asset_selection=[dg.AssetKey(a) for a in assets], run_config=QUIET,
-                                            tags={"hispatial/source": "refresh", SKIP_UNCHANGED_TAG: "true"})
+            result = execute(job, instance, partition_key=partition, asset_selection=[dg.AssetKey(a) for a in assets],
+                             tags=tags)
             runs.append((partition, assets, result.success))
             if not result.success:
                 return runs
         if dry_run:
-            break
+            return runs
+    stale = stale_partitions(defs, instance, root, deep=deep)
+    if not stale.is_empty():
+        raise StillStale(_describe(stale, f"still stale after {max_rounds} refresh rounds"))
     return runs
+
+
+def _describe(stale: pl.DataFrame, headline: str) -> str:
+    lines = [f"{a}[{p}]: {r}" for a, p, r in stale.select("asset", "partition", "reason").head(20).iter_rows()]
+    return headline + ":\n  " + "\n  ".join(lines)
 
 
 def backfill(defs: dg.Definitions, instance: dg.DagsterInstance, assets: list[str], partitions: list[str],
@@ -166,13 +291,12 @@ def backfill(defs: dg.Definitions, instance: dg.DagsterInstance, assets: list[st
     results = []
     for partition in partitions:
         log(f"backfill {partition}: {', '.join(sorted(k.to_user_string() for k in partitioned))}")
-        r = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
-                                   asset_selection=partitioned, run_config=QUIET, tags={"hispatial/source": "backfill"})
+        r = execute(job, instance, partition_key=partition, asset_selection=partitioned,
+                    tags={"hispatial/source": "backfill"})
         results.append((partition, r.success))
     return results
 
 
 def materialize_unpartitioned(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str = "stats_job") -> bool:
     """Run an unpartitioned job (qa_stats) with the definitions' resources."""
-    return defs.resolve_job_def(job_name).execute_in_process(instance=instance, run_config=QUIET,
-                                                             raise_on_error=False).success
+    return execute(defs.resolve_job_def(job_name), instance).success
