@@ -1,10 +1,12 @@
-"""`hispatial` with the scene engine's point maps behind a test gate (see harness.GatedPointMaps)."""
+"""`hispatial` whose point-map backend waits at the test's gate (see harness.gated)."""
 
 import sys
 
 from hispatial_assets.perception import registry
+from hispatial_assets_tests.faults.harness import gated
 
-registry.BACKENDS["point_maps"]["synthetic"] = "hispatial_assets_tests.faults.harness:GatedPointMaps"
+build_backend = registry.build_backend
+registry.build_backend = lambda stage, spec: gated(build_backend(stage, spec)) if stage == "point_maps" else build_backend(stage, spec)
 
 if __name__ == "__main__":
     from hispatial_assets.cli import main

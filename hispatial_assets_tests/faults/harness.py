@@ -1,9 +1,9 @@
 """Fault injection: the real `hispatial` command in its own process, killed or held at a gate.
 
 A CLI run executes in the `hispatial` process itself (execute_in_process), so killing that
-process is what kill -9 of a run means. ``GatedPointMaps`` is the scene engine's point-map backend
-(same name, version and output) that can wait at a gate: while it waits, the `point_maps` step is
-running and holds its `gpu` pool slot, so the test knows exactly where the kill lands.
+process is what kill -9 of a run means. In those processes the point-map backend can wait at a gate
+(``gated``): while it waits, the `point_maps` step is running and holds its `gpu` pool slot, so the
+test knows exactly where the kill lands.
 Polls use generous deadlines and short sleeps: a loaded 2-core machine may be slow to start Python.
 """
 
@@ -20,23 +20,34 @@ from typing import Any
 
 import dagster as dg
 
-from hispatial_assets.perception.point_maps import SyntheticPointMaps
 
 REPO = Path(__file__).resolve().parents[2]
 GATE_ENV = "HISPATIAL_FAULT_GATE"
 STARTUP_S = 180.0  # Python + Dagster start on a busy machine
 
 
-class GatedPointMaps(SyntheticPointMaps):
-    """``synthetic`` point maps that first wait for ``$HISPATIAL_FAULT_GATE/open`` (when set)."""
+def wait_at_gate() -> None:
+    """With ``$HISPATIAL_FAULT_GATE`` set: say so (``entered-<pid>``) and wait until ``open`` exists."""
+    gate = os.environ.get(GATE_ENV)
+    if gate:
+        Path(gate, f"entered-{os.getpid()}").touch()
+        while not Path(gate, "open").exists():
+            time.sleep(0.1)
 
-    def estimate(self, image):
-        gate = os.environ.get(GATE_ENV)
-        if gate:
-            Path(gate, f"entered-{os.getpid()}").touch()
-            while not Path(gate, "open").exists():
-                time.sleep(0.1)
-        return super().estimate(image)
+
+def gated(backend):
+    """The configured point-map backend, unchanged (name, version, output) but for the gate before
+    each estimate: while it waits, `point_maps` runs and holds its `gpu` slot."""
+    for method in ("estimate", "estimate_batch"):
+        if hasattr(backend, method):
+            inner = getattr(backend, method)
+
+            def waiting(*args, _inner=inner, **kwargs):
+                wait_at_gate()
+                return _inner(*args, **kwargs)
+
+            setattr(backend, method, waiting)
+    return backend
 
 
 def wait_until(what: str, probe: Callable[[], Any], timeout_s: float = STARTUP_S, interval_s: float = 0.2) -> Any:
@@ -70,10 +81,20 @@ class CliEnv:
         return env
 
     def spawn(self, *args: str, gate: Path | None = None) -> subprocess.Popen:
-        """`hispatial ARGS --root ROOT` in a new process (point maps through ``GatedPointMaps``)."""
+        """`hispatial ARGS --root ROOT` in a new process (point maps behind the gate, when one is given)."""
         log = open(self.logs / f"{len(self.processes):02d}-{args[0]}.log", "wb")
         proc = subprocess.Popen([sys.executable, "-m", "hispatial_assets_tests.faults.gated_cli", *args, "--root", self.root],
                                 cwd=REPO, env=self.env(gate), stdout=log, stderr=subprocess.STDOUT)
+        proc.log_path = log.name
+        self.processes.append(proc)
+        return proc
+
+    def spawn_multiprocess_run(self, drop_id: str) -> subprocess.Popen:
+        """A run of ``drop_id`` with the multiprocess executor, as a daemon-launched run worker does it."""
+        log = open(self.logs / f"{len(self.processes):02d}-multiprocess.log", "wb")
+        env = {**self.env(), "HISPATIAL_ROOT": self.root}
+        proc = subprocess.Popen([sys.executable, "-m", "hispatial_assets_tests.faults.multiprocess_run", drop_id],
+                                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         proc.log_path = log.name
         self.processes.append(proc)
         return proc

@@ -4,6 +4,7 @@ import signal
 import time
 
 import dagster as dg
+import pytest
 
 from hispatial_assets_tests.faults.conftest import scene_drop
 from hispatial_assets_tests.faults.harness import REPO, cpu_seconds, gpu_pool, kill9, run_of, wait_until
@@ -39,10 +40,14 @@ def test_a_run_killed_while_holding_the_gpu_slot_is_failed_and_the_next_run_gets
         assert gpu_pool(instance).claimed_slots == [] and gpu_pool(instance).pending_steps == []
 
 
-def test_a_run_blocked_on_the_gpu_pool_waits_without_spinning_and_stops_on_sigterm(cli, tmp_path):
+@pytest.mark.parametrize("executor", ["in_process", "multiprocess"])
+def test_a_run_blocked_on_the_gpu_pool_waits_without_spinning_and_stops_on_sigterm(cli, tmp_path, executor):
+    """in_process: a CLI run; multiprocess: a run as the daemon's run worker executes it."""
     with cli.instance() as instance:
         holder, _, gate = hold_gpu_slot(cli, instance, tmp_path, "holder")
-        waiter = cli.spawn("add-drop", scene_drop(cli.root, "waiter", seed=3), "--run")
+        drop = scene_drop(cli.root, "waiter", seed=3)
+        waiter = (cli.spawn("add-drop", drop, "--run") if executor == "in_process"
+                  else cli.spawn_multiprocess_run("waiter"))
         waiter_run = wait_until("the waiter to be blocked on the gpu pool", lambda: (
             (run := run_of(instance, "waiter")) is not None and run.run_id in gpu_pool(instance).pending_run_ids and run))
 
