@@ -50,12 +50,22 @@ def fit_object_boxes(point_map: PointMap, gravity: Gravity, det: Detections, ori
     return boxes, front, np.asarray(conf, dtype=np.float32)
 
 
+def check_sizes(image: ImageRef, point_map: PointMap, det: Detections) -> None:
+    """Masks, point map and image must agree pixel for pixel; a sidecar or model output of another
+    size is this image's error (rejected with the reason), not the drop's crash."""
+    size = (image.height, image.width)
+    if tuple(det.masks.shape[1:]) != size or tuple(point_map.shape) != size:
+        raise ValueError(f"size mismatch: image {image.width}x{image.height}, masks "
+                         f"{det.masks.shape[2]}x{det.masks.shape[1]}, point map {point_map.shape[1]}x{point_map.shape[0]}")
+
+
 def detect_objects(image: ImageRef, point_map: PointMap, gravity: Gravity, detector, orientation, *,
                    backend: str = "", min_points: int = MIN_POINTS) -> pl.DataFrame:
     """The objects of one image (schema.OBJECTS, gravity frame); detections too thin to fit are dropped."""
     det = detector.detect(image)
     if len(det) == 0:
         return schema.empty("objects")
+    check_sizes(image, point_map, det)
     boxes, front, conf = fit_object_boxes(point_map, gravity, det, orientation, image, min_points=min_points)
     if "colors" in det.extra:
         colors, rgb = list(det.extra["colors"]), np.asarray(det.extra["color_rgb"])

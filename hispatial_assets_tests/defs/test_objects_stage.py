@@ -231,3 +231,17 @@ def test_a_median_over_too_few_objects_is_reported_not_judged_and_a_judged_one_i
     assert unjudged == [f"median_yaw_error_deg: {MIN_JUDGED - 1} objects, {MIN_JUDGED} needed"]
     broken, _ = object_limit_violations(summary | {"elongated_whole_objects": MIN_JUDGED})
     assert "median_yaw_error_deg 40.0 (limit <= 15.0)" in broken
+
+
+def test_an_image_whose_truth_sidecar_has_another_size_is_rejected_and_the_rest_of_the_drop_goes_on(drop):
+    refs, _, gt = drop
+    point_maps, gravity = _truth_inputs(refs)
+    # The first image was replaced by a smaller copy after rendering: its masks and point map (read from
+    # the truth sidecars) no longer match the image's size.
+    small = ImageRef(refs[0].drop_id, refs[0].image_id, refs[0].uri, W // 2, H // 2)
+    objects, rejected = objects_for_drop([small, *refs[1:]], point_maps.get, gravity,
+                                         SyntheticDetector(oracle_attributes=True), SyntheticOrientation(), "synthetic")
+    assert rejected["reason"].to_list() == [f"size mismatch: image {W // 2}x{H // 2}, masks {W}x{H}, point map {W}x{H}"]
+    assert rejected["uri"].to_list() == [refs[0].uri]
+    assert set(objects["image_id"]) == {r.image_id for r in refs[1:]} & set(gt["image_id"])
+    assert_objects_equal_truth(objects, gt.filter(pl.col("image_id") != refs[0].image_id))
