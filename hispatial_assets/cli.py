@@ -1,4 +1,4 @@
-"""`hispatial ...`: demo, make-drop, add-drop, sql, status, export, backfill, verify, train (DESIGN §8)."""
+"""`hispatial ...`: demo, make-drop, add-drop, sql, status, export, backfill, verify, train, evaluate (DESIGN §8)."""
 
 from __future__ import annotations
 
@@ -314,6 +314,62 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if unread else 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from hispatial_assets import experiments
+    from hispatial_assets.evaluation import BENCHMARKS, report
+    from hispatial_assets.evaluation.run import all_scores
+    from hispatial_assets.model.recipes import ALL_RECIPES
+    from hispatial_assets.storage import io
+
+    if args.ablation:
+        root, instance, defs = _dagster(args)
+        scale = experiments.AblationScale(**{k: v for k, v in (("train_drops", args.train_drops),
+                                                                ("images_per_drop", args.images),
+                                                                ("test_images", args.test_images),
+                                                                ("max_steps", args.max_steps)) if v is not None})
+        table = experiments.run_ablation(args.ablation, root, defs, instance, scale=scale)
+        print(f"\n{args.ablation} ablation on the self-built benchmark (accuracy %, delta in brackets):")
+        _print_frame(table)
+        return 0
+    root = _root(args)
+    if args.report:
+        scores = all_scores(root)
+        if scores.is_empty():
+            print("no scores yet: run `hispatial evaluate --recipe R --benchmark B`")
+            return 0
+        print("Headline number per benchmark (%):")
+        _print_frame(report.comparison(scores))
+        for name, table in (("hierarchy", report.hierarchy_table(scores)), ("input", report.input_table(scores))):
+            if not table.is_empty() and not all(r.endswith("(baseline)") for r in table["recipe"].to_list()):
+                print(f"\n{name} ablation on the self-built benchmark:")
+                _print_frame(table)
+        return 0
+    if not (args.recipe and args.benchmark):
+        print("error: give --recipe and --benchmark, or --report, or --ablation", file=sys.stderr)
+        return 2
+    recipes = list(ALL_RECIPES) if args.recipe == "all" else args.recipe.split(",")
+    benchmarks = list(BENCHMARKS) if args.benchmark == "all" else args.benchmark.split(",")
+    unknown = [r for r in recipes if r not in ALL_RECIPES] + [b for b in benchmarks if b not in BENCHMARKS]
+    if unknown:
+        print(f"error: unknown {', '.join(unknown)}; recipes: {', '.join(ALL_RECIPES)}; benchmarks: "
+              f"{', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    root, instance, defs = _dagster(args)
+    failed = 0
+    for recipe in recipes:
+        for benchmark in benchmarks:
+            error = experiments.score_partition(defs, instance, recipe, benchmark)
+            if error:
+                failed += 1
+                print(f"error: {recipe} on {benchmark}: {error}", file=sys.stderr)
+                continue
+            scores = io.read_parquet(root.recipe_table_uri("eval_scores", recipe, benchmark=benchmark))
+            print(f"{recipe} on {benchmark}: {100 * report.headline(scores, benchmark):.2f}% "
+                  f"({'/'.join(report.HEADLINE[benchmark])})")
+            _print_frame(scores.drop("recipe", "benchmark"), args.format)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hispatial", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -380,6 +436,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="objects: the geometry the rows came from, every field exactly; gt_objects: the scene "
                     "engine's truth, the share of answers that stay true (label noise)")
     sp.add_argument("--show", type=int, default=20, help="failures to print")
+
+    sp = add("evaluate", cmd_evaluate, "score recipes and baselines on benchmarks; report; run the ablations")
+    sp.add_argument("--recipe", help="a recipe or baseline, comma-separated, or 'all'")
+    sp.add_argument("--benchmark", help="self, spatialrgpt, qspatial, cvbench3d, 3dsrbench, embspatial, robospatial; "
+                    "comma-separated, or 'all'")
+    sp.add_argument("--report", action="store_true", help="print the comparison across recipes (and ablation tables)")
+    sp.add_argument("--ablation", choices=["hierarchy", "input"], help="drops -> pipeline -> training -> scores -> table")
+    sp.add_argument("--train-drops", type=int, default=None, help="ablation: scene-engine train drops (default 2)")
+    sp.add_argument("--images", type=int, default=None, help="ablation: images per train / val drop (default 8)")
+    sp.add_argument("--test-images", type=int, default=None, help="ablation: images of the held-out drop (default 8)")
+    sp.add_argument("--max-steps", type=int, default=None, help="ablation: training steps per recipe (default 200)")
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
     return p
 

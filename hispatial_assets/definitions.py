@@ -14,6 +14,7 @@ import dagster as dg
 from hispatial_assets.config import PipelineConfig
 from hispatial_assets.defs import pools
 from hispatial_assets.defs.drops import drop_manifest, has_usable_images
+from hispatial_assets.defs.evaluation import eval_scores
 from hispatial_assets.defs.perception import (
     GRAVITY_VERSION,
     OBJECTS_VERSION,
@@ -34,6 +35,7 @@ pools.install()  # blocked steps wait for a pool slot instead of spinning (every
 
 DROP_JOB = "drop_pipeline"
 TRAINING_JOB = "training"
+EVAL_JOB = "evaluation"
 STAGE_RESOURCES = {"point_maps": "point_map_backend", "gravity": "gravity_backend", "detection": "detector",
                    "orientation": "orientation_backend", "referral": "referrer"}
 
@@ -62,12 +64,14 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
         "referrals → QA levels 0–3.",
     )
     return dg.Definitions(
-        assets=[*assets, qa_stats, *training_assets],
+        assets=[*assets, qa_stats, *training_assets, eval_scores],
         asset_checks=[has_usable_images, objects_match_ground_truth, *[build_qa_check(level, qa_config) for level in range(4)]],
         jobs=[drop_job, dg.define_asset_job("stats_job", selection=[qa_stats],
                                             description="Statistics over the QA of all drops."),
               dg.define_asset_job(TRAINING_JOB, selection=dg.AssetSelection.assets(*training_assets),
-                                  description="One recipe (partition): its training rows, then its checkpoint.")],
+                                  description="One recipe (partition): its training rows, then its checkpoint."),
+              dg.define_asset_job(EVAL_JOB, selection=[eval_scores],
+                                  description="Score one recipe (or baseline) on one benchmark.")],
         # Off by default: while a drop's first run is in flight it also requested runs of that run's
         # own downstream assets (seen in the e2e log), so new drops would be processed twice. Turn it on
         # in the UI for hands-off refresh after a backend change; `hispatial refresh` is the tested path.

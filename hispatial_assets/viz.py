@@ -280,3 +280,40 @@ def loss_curve_markdown(history: Sequence[dict], val: Sequence[tuple[int, float]
     if val:
         series["val loss"] = ([s for s, _ in val], [v for _, v in val])
     return preview_markdown([("loss curve", line_chart(series, title="loss (log scale) by step", log_y=True))])
+
+
+PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
+
+
+def bar_chart(groups: Sequence[str], series: Sequence[str], values: np.ndarray, *, title: str = "",
+              width: int = 720, height: int = 300, vmax: float = 1.0) -> np.ndarray:
+    """Grouped vertical bars: ``values[s, g]`` for series ``s`` in group ``g`` (NaN: no bar), on a
+    0..``vmax`` axis, with a legend; (H, W, 3) uint8."""
+    values = np.asarray(values, dtype=np.float64).reshape(len(series), len(groups))
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    left, right, top, bottom = 36, 150, 22, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    draw.text((left, 4), title, fill=(0, 0, 0))
+    for k in range(5):  # grid at 0, 25, 50, 75, 100 %
+        y = top + plot_h - plot_h * k / 4
+        draw.line((left, y, left + plot_w, y), fill=(225, 225, 225))
+        draw.text((2, y - 6), f"{vmax * k / 4:.2f}".rstrip("0").rstrip(".") if vmax != 1.0 else f"{25 * k}%", fill=(90, 90, 90))
+    group_w = plot_w / max(1, len(groups))
+    bar_w = max(1.0, group_w * 0.8 / max(1, len(series)))
+    for g, name in enumerate(groups):
+        x0 = left + g * group_w + group_w * 0.1
+        for s in range(len(series)):
+            v = values[s, g]
+            if not np.isfinite(v):
+                continue
+            h = plot_h * min(max(v / vmax, 0.0), 1.0)
+            draw.rectangle((x0 + s * bar_w, top + plot_h - h, x0 + (s + 1) * bar_w - 1, top + plot_h),
+                           fill=PALETTE[s % len(PALETTE)])
+        draw.text((left + g * group_w + 2, top + plot_h + 4), str(name)[: max(4, int(group_w / 6))], fill=(0, 0, 0))
+    for s, name in enumerate(series):
+        y = top + 14 * s
+        draw.rectangle((width - right + 8, y, width - right + 18, y + 10), fill=PALETTE[s % len(PALETTE)])
+        draw.text((width - right + 22, y), str(name), fill=(0, 0, 0))
+    return np.asarray(image)

@@ -1,0 +1,37 @@
+"""eval_scores: one partition per recipe × benchmark, scored by `evaluation.run.evaluate_recipe`."""
+
+import dagster as dg
+
+from hispatial_assets.defs.common import finish, now
+from hispatial_assets.defs.partitions import recipe_benchmarks
+from hispatial_assets.defs.resources import DataRootResource
+from hispatial_assets.evaluation import report
+from hispatial_assets.evaluation.run import all_scores, evaluate_recipe
+from hispatial_assets.viz import preview_markdown
+
+EVAL_VERSION = "1"
+
+
+@dg.asset(
+    partitions_def=recipe_benchmarks,
+    deps=[dg.AssetDep("checkpoints", partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="recipe"))],
+    code_version=EVAL_VERSION, group_name="evaluation", kinds={"parquet"}, pool="gpu",
+    description="Scores of a recipe's latest checkpoint (or a baseline) on a benchmark, per category and metric "
+    "(tables/eval_scores/recipe=R/benchmark=B); the comparison across recipes and a chart in metadata.",
+)
+def eval_scores(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
+    started, root = now(), data_root.data_root()
+    keys = context.partition_key.keys_by_dimension
+    result = evaluate_recipe(root, keys["recipe"], keys["benchmark"])
+    scores = all_scores(root)
+    return finish(context, root, data_version=result.data_version, rows=len(result.table), started_at=started,
+                  metadata={
+                      "checkpoint": result.checkpoint_uri, "uri": result.scores_uri, "predictions": result.predictions_uri,
+                      "items": len(result.evaluation.predictions),
+                      "parse_failures": int(result.evaluation.predictions["parse_failed"].sum()),
+                      "headline": dg.MetadataValue.float(report.headline(result.table, keys["benchmark"])),
+                      "scores": dg.MetadataValue.md(report.markdown(result.table.drop("recipe", "benchmark"))),
+                      "comparison": dg.MetadataValue.md(report.markdown(report.comparison(scores))),
+                      "chart": dg.MetadataValue.md(preview_markdown([("headline per benchmark", report.comparison_chart(scores))])),
+                  })
+

@@ -1,0 +1,143 @@
+"""The self-built benchmark: questions and answers from the scene's truth; `oracle` reaches 100% by
+executing each question against the truth; `geometry` by executing it against the engine's estimates."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hispatial_assets.evaluation.baselines import baseline_answerer, fit_baseline
+from hispatial_assets.evaluation.scoring import evaluate, score_answers
+from hispatial_assets.evaluation.task import BenchmarkDataNotFound, get_task
+from hispatial_assets.qa import TASKS
+from hispatial_assets.storage import io
+from hispatial_assets.storage.tables import read_table
+
+from .conftest import TEST_DROP
+
+
+def accuracy(evaluation, category: str = "all") -> float:
+    s = evaluation.scores.filter((pl.col("category") == category) & (pl.col("metric") == "accuracy"))
+    return float(s["value"][0])
+
+
+def baseline(name: str, root):
+    return baseline_answerer(fit_baseline(name, pl.DataFrame(), io.join(root.root, "models")), root)
+
+
+def corrupt(root, table: str, **changes) -> None:
+    """Rewrite a drop's table with some columns changed (a mutation of the stored data)."""
+    uri = root.table_uri(table, TEST_DROP)
+    io.write_parquet(uri, io.read_parquet(uri).with_columns(**changes))
+
+
+@pytest.fixture
+def items(eval_root):
+    return get_task("self").prepare(eval_root.root)
+
+
+def test_only_held_out_drops_make_the_benchmark_and_every_task_is_asked(items):
+    assert items and {it.meta["drop_id"] for it in items} == {TEST_DROP}
+    asked = {it.meta["task"] for it in items}
+    assert asked >= set(TASKS) - {"rank"}, set(TASKS) - asked  # rank needs 3+ comparable objects
+    assert {"object_distance", "object_direction", "spatial_problem_solving"} <= {c for it in items for c in it.categories}
+    assert len({it.id for it in items}) == len(items)
+
+
+def test_oracle_scores_100_percent_by_executing_the_questions(eval_root, items):
+    task = get_task("self")
+    result = evaluate(task, items, baseline("oracle", eval_root))
+    assert accuracy(result) == 1.0 and result.predictions["parse_failed"].sum() == 0
+    # Its answers are computed, not copied: their text differs from the stored reference where a value
+    # is rendered ("1.23 m" vs "123 cm" / "1.23 m." ...) but choice letters and yes/no agree.
+    by_id = dict(result.predictions.select("id", "answer").iter_rows())
+    assert any(by_id[it.id] != it.meta["answer_text"] for it in items)
+
+
+def test_oracle_answers_from_the_truth_it_is_given(eval_root, items):
+    """Move every true object 3 m to the right after the questions were made: the oracle now answers
+    for the moved scene, so location questions go wrong — it runs the programs on the truth."""
+    truth = read_table(eval_root, "gt_objects", TEST_DROP)
+    corrupt(eval_root, "gt_objects", center_x=truth["center_x"] + 3.0)
+    result = evaluate(get_task("self"), items, baseline("oracle", eval_root))
+    assert accuracy(result, "object_location") < 0.5
+    assert accuracy(result, "distance") == 1.0  # a rigid shift keeps distances
+
+
+def test_references_come_from_the_truth_not_the_pipeline_outputs(eval_root, items):
+    objects = read_table(eval_root, "objects", TEST_DROP)
+    corrupt(eval_root, "objects", center_x=objects["center_x"] * 2.0 + 1.0, height=objects["height"] * 0.5)
+    io.write_bytes(eval_root.point_map_uri(TEST_DROP, "img_0000"), b"not a point map")
+    again = get_task("self").prepare(eval_root.root)
+    assert [(it.id, it.question, it.answer) for it in again] == [(it.id, it.question, it.answer) for it in items]
+
+
+def test_geometry_matches_the_oracle_on_exact_estimates_and_pays_for_estimation_errors(eval_root, items):
+    task = get_task("self")
+    exact = evaluate(task, items, baseline("geometry", eval_root))
+    assert accuracy(exact) == 1.0  # the default pipeline's objects equal the truth
+    objects = read_table(eval_root, "objects", TEST_DROP)
+    rng = np.random.default_rng(0)
+    corrupt(eval_root, "objects", center_x=objects["center_x"] + rng.normal(0, 0.5, len(objects)),
+            height=objects["height"] * 1.6)
+    noisy = evaluate(task, items, baseline("geometry", eval_root))
+    assert accuracy(noisy) < 0.95
+    assert accuracy(noisy, "object_size") < accuracy(exact, "object_size")
+    assert accuracy(noisy, "depth_order") == 1.0  # L0 reads the point map, which is untouched
+
+
+def test_geometry_cannot_answer_about_objects_the_engine_missed(eval_root, items):
+    objects = read_table(eval_root, "objects", TEST_DROP)
+    keep = objects.filter(pl.col("object_id") != objects["object_id"][0])
+    io.write_parquet(eval_root.table_uri("objects", TEST_DROP), keep)
+    result = evaluate(get_task("self"), items, baseline("geometry", eval_root))
+    named = re.compile(rf"\bo{int(objects['object_id'][0])}\b")
+    about_missed = [it.id for it in items if named.search(it.meta["program"])]
+    failed = set(result.predictions.filter(pl.col("parse_failed"))["id"].to_list())
+    assert about_missed and set(about_missed) <= failed
+
+
+@pytest.mark.parametrize("mutate", ["lengths_off_by_half", "yes_no_swapped", "letters_shifted", "labels_swapped"])
+def test_the_scorer_rejects_corrupted_oracle_answers(eval_root, items, mutate):
+    task = get_task("self")
+    answers = baseline("oracle", eval_root).answer(items)
+    target = {"lengths_off_by_half": "length", "yes_no_swapped": "bool", "letters_shifted": "choice",
+              "labels_swapped": "label"}[mutate]
+    broken = []
+    for it, a in zip(items, answers):
+        if it.kind != target:
+            broken.append(a)
+        elif target == "length":
+            broken.append(f"{float(a.split()[0]) * 1.5:.2f} m")
+        elif target == "bool":
+            broken.append("No" if a == "Yes" else "Yes")
+        elif target == "choice":
+            broken.append("ABCD"[("ABCD".index(a[0]) + 1) % len(it.options)])
+        else:
+            broken.append({"left": "right", "right": "left", "in front": "behind", "behind": "in front",
+                           "above": "below", "below": "above"}.get(a, "toward the camera" if "away" in a else "away from the camera"))
+    result = score_answers(task, items, broken)
+    n_target = sum(it.kind == target for it in items)
+    assert n_target > 0
+    assert accuracy(result) == pytest.approx(1 - n_target / len(items))
+
+
+def test_no_held_out_drop_is_a_clear_error(tmp_path):
+    with pytest.raises(BenchmarkDataNotFound, match="test_"):
+        get_task("self").prepare(str(tmp_path / "empty_root"))
+
+
+def test_items_carry_json_safe_references(items):
+    for it in items:
+        json.dumps(it.answer)
+
+
+def test_the_generators_own_answer_texts_score_100_percent(items):
+    """Every answer format our QA writes parses back to its reference (so a model that learned our
+    answers is read correctly)."""
+    result = score_answers(get_task("self"), items, [it.meta["answer_text"] for it in items])
+    assert accuracy(result) == 1.0
