@@ -327,7 +327,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                                                 ("images_per_drop", args.images),
                                                                 ("test_images", args.test_images),
                                                                 ("max_steps", args.max_steps)) if v is not None})
-        table = experiments.run_ablation(args.ablation, root, defs, instance, scale=scale)
+        overrides = {}
+        for setting in args.train_set or []:
+            key, _, value = setting.partition("=")
+            try:
+                overrides[key] = json.loads(value)
+            except json.JSONDecodeError:
+                overrides[key] = value
+        table = experiments.run_ablation(args.ablation, root, defs, instance, scale=scale, train_overrides=overrides)
         print(f"\n{args.ablation} ablation on the self-built benchmark (accuracy %, delta in brackets):")
         _print_frame(table)
         return 0
@@ -447,6 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--images", type=int, default=None, help="ablation: images per train / val drop (default 8)")
     sp.add_argument("--test-images", type=int, default=None, help="ablation: images of the held-out drop (default 8)")
     sp.add_argument("--max-steps", type=int, default=None, help="ablation: training steps per recipe (default 200)")
+    sp.add_argument("--train-set", action="append", metavar="KEY=VALUE",
+                    help="ablation: a training setting (TrainConfig field), e.g. base_path=/models/pg2 lr=2e-5")
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
     return p
 

@@ -1,5 +1,8 @@
 """eval_scores: one partition per recipe × benchmark, scored by `evaluation.run.evaluate_recipe`."""
 
+import hashlib
+import warnings
+
 import dagster as dg
 
 from hispatial_assets.defs.common import finish, now
@@ -7,15 +10,22 @@ from hispatial_assets.defs.partitions import recipe_benchmarks
 from hispatial_assets.defs.resources import DataRootResource
 from hispatial_assets.evaluation import report
 from hispatial_assets.evaluation.run import all_scores, evaluate_recipe
+from hispatial_assets.evaluation.tasks.self_built import BENCHMARK_QA
 from hispatial_assets.viz import preview_markdown
 
 EVAL_VERSION = "1"
+# the self-built benchmark's QA settings are part of what a score means
+SELF_BENCHMARK = "self+" + hashlib.sha256(BENCHMARK_QA.identity().encode()).hexdigest()[:8]
+
+with warnings.catch_warnings():  # beta in Dagster 1.13; the mapping itself is what we mean
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    CHECKPOINT_OF_RECIPE = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="recipe")
 
 
 @dg.asset(
     partitions_def=recipe_benchmarks,
-    deps=[dg.AssetDep("checkpoints", partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="recipe"))],
-    code_version=EVAL_VERSION, group_name="evaluation", kinds={"parquet"}, pool="gpu",
+    deps=[dg.AssetDep("checkpoints", partition_mapping=CHECKPOINT_OF_RECIPE)],
+    code_version=f"{EVAL_VERSION}|{SELF_BENCHMARK}", group_name="evaluation", kinds={"parquet"}, pool="gpu",
     description="Scores of a recipe's latest checkpoint (or a baseline) on a benchmark, per category and metric "
     "(tables/eval_scores/recipe=R/benchmark=B); the comparison across recipes and a chart in metadata.",
 )

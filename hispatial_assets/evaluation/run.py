@@ -93,8 +93,7 @@ def point_map_source(root: DataRoot, which: str | None) -> Callable[[Item], obje
             from hispatial_assets.perception.base import ImageRef
             from hispatial_assets.perception.point_maps import read_truth_depth
 
-            h, w = item.rgb().shape[:2]
-            return read_truth_depth(ImageRef(drop_id, image_id, str(item.image), w, h))
+            return read_truth_depth(ImageRef(drop_id, image_id, str(item.image), item.meta["width"], item.meta["height"]))
         if drop_id not in loaders:
             loaders[drop_id] = point_map_loader(root, drop_id)
         return loaders[drop_id](image_id)

@@ -65,6 +65,16 @@ def mean_by_category(items: Sequence[Item], scores: Sequence[Score], *, metrics:
     return rows
 
 
+def with_macro_average(rows: list[ScoreRow], name: str, categories: Sequence[str]) -> list[ScoreRow]:
+    """Add the mean of some categories' accuracies as category ``name`` (a benchmark's published total:
+    Q-Spatial's two splits, RoboSpatial's three categories)."""
+    parts = [r for r in rows if r.category in categories and r.metric == "accuracy"]
+    if parts:
+        rows = [*rows, ScoreRow(name, "accuracy", sum(r.value for r in parts) / len(parts), sum(r.n for r in parts),
+                                sum(r.parse_failures for r in parts))]
+    return rows
+
+
 @dataclass(frozen=True)
 class Evaluation:
     scores: pl.DataFrame  # schema.EVAL_SCORES without recipe / benchmark filled in

@@ -9,7 +9,7 @@ per split, per question type, overall, and ``split_avg`` (the mean of the two sp
 
 from __future__ import annotations
 
-from hispatial_assets.evaluation.scoring import ALL, mean_by_category, ratio_success
+from hispatial_assets.evaluation.scoring import mean_by_category, ratio_success, with_macro_average
 from hispatial_assets.evaluation.task import BenchmarkDataNotFound, Item, ScoreRow, Task, find_file, register_task
 from hispatial_assets.evaluation.tasks.common import image_field, read_records
 from hispatial_assets.qa.parse import parse_length
@@ -41,12 +41,7 @@ def load(folder: str) -> list[Item]:
 
 
 def aggregate(items, scores) -> list[ScoreRow]:
-    rows = mean_by_category(items, scores)
-    splits = [r for r in rows if r.category in SPLITS]
-    if splits:
-        rows.append(ScoreRow("split_avg", "accuracy", sum(r.value for r in splits) / len(splits),
-                             sum(r.n for r in splits), sum(r.parse_failures for r in splits)))
-    return [r for r in rows if r.category == ALL] + [r for r in rows if r.category != ALL]
+    return with_macro_average(mean_by_category(items, scores), "split_avg", SPLITS)
 
 
 @register_task("qspatial")

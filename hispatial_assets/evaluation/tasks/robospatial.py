@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 
-from hispatial_assets.evaluation.scoring import ALL, mean_by_category
+from hispatial_assets.evaluation.scoring import mean_by_category, with_macro_average
 from hispatial_assets.evaluation.task import Item, ScoreRow, Task, find_file, register_task
 from hispatial_assets.evaluation.tasks.common import image_field, point_in_polygon, read_records
 from hispatial_assets.qa.parse import parse_point
@@ -48,12 +48,7 @@ def score(item: Item, value) -> dict[str, float]:
 
 
 def aggregate(items, scores) -> list[ScoreRow]:
-    rows = mean_by_category(items, scores, categories=CATEGORIES)
-    cats = [r for r in rows if r.category in CATEGORIES]
-    if cats:
-        rows.append(ScoreRow("category_avg", "accuracy", sum(r.value for r in cats) / len(cats),
-                             sum(r.n for r in cats), sum(r.parse_failures for r in cats)))
-    return [r for r in rows if r.category == ALL] + [r for r in rows if r.category != ALL]
+    return with_macro_average(mean_by_category(items, scores, categories=CATEGORIES), "category_avg", CATEGORIES)
 
 
 @register_task("robospatial")

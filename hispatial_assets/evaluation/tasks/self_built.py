@@ -25,7 +25,7 @@ from hispatial_assets.evaluation.programs import World, in_truth_ids, world_from
 from hispatial_assets.evaluation.scoring import mean_by_category
 from hispatial_assets.evaluation.task import BenchmarkDataNotFound, Item, Task, register_task
 from hispatial_assets.perception.base import ImageRef
-from hispatial_assets.qa import LEVEL_TASKS, TASKS, QAConfig, generate_all
+from hispatial_assets.qa import TASKS, QAConfig, generate_all
 from hispatial_assets.qa.scene import ImageInputs, SceneObjects
 from hispatial_assets.splits import split_of
 from hispatial_assets.storage import io
@@ -68,18 +68,18 @@ class SelfBenchmark:
     def drop_items(self, root: DataRoot, drop_id: str) -> list[Item]:
         images = read_table(root, "images", drop_id)
         truth = read_table(root, "gt_objects", drop_id).filter(pl.col("n_points") > 0)
-        inputs, uris = [], {}
+        inputs, image_rows = [], {}
         for row in images.iter_rows(named=True):
             objs = truth.filter(pl.col("image_id") == row["image_id"])
             if objs.is_empty():
                 continue
             inputs.append(truth_inputs(root, row, objs))
-            uris[row["image_id"]] = row["uri"]
+            image_rows[row["image_id"]] = row
         if not inputs:
             return []
         qa = generate_all(inputs, self.config)
         scenes = {inp.image_id: SceneObjects(inp) for inp in inputs}
-        return [qa_item(r, uris[r["image_id"]], scenes[r["image_id"]]) for r in qa.iter_rows(named=True)]
+        return [qa_item(r, image_rows[r["image_id"]], scenes[r["image_id"]]) for r in qa.iter_rows(named=True)]
 
 
 def truth_inputs(root: DataRoot, image_row: dict, objects: pl.DataFrame) -> ImageInputs:
@@ -93,7 +93,7 @@ def truth_inputs(root: DataRoot, image_row: dict, objects: pl.DataFrame) -> Imag
                        objects=objects, referrals=referrals, point_map=read_truth_depth(ref))
 
 
-def qa_item(row: dict, image_uri: str, scene: SceneObjects) -> Item:
+def qa_item(row: dict, image: dict, scene: SceneObjects) -> Item:
     av = json.loads(row["answer_value"])
     kind, truth = A.reference(av, row["object_ids"])
     options: tuple[str, ...] = ()
@@ -108,8 +108,9 @@ def qa_item(row: dict, image_uri: str, scene: SceneObjects) -> Item:
     if task in PAPER_CATEGORIES:
         cats.insert(0, PAPER_CATEGORIES[task])
     return Item(id=f"{row['drop_id']}/{row['qa_id']}", question=row["question"], answer=truth, kind=kind,
-                categories=tuple(cats), image=image_uri, options=options,
-                meta={"drop_id": row["drop_id"], "image_id": row["image_id"], "program": row["program"],
+                categories=tuple(cats), image=image["uri"], options=options,
+                meta={"drop_id": row["drop_id"], "image_id": row["image_id"], "width": image["width"],
+                      "height": image["height"], "program": row["program"],
                       "task": task, "format": fmt, "level": row["level"], "answer_text": row["answer"],
                       "candidate_ids": candidate_ids})
 
@@ -191,5 +192,3 @@ def _image_row(root: DataRoot, drop_id: str, image_id: str) -> dict | None:
     rows = read_table(root, "images", drop_id).filter(pl.col("image_id") == image_id)
     return rows.row(0, named=True) if len(rows) else None
 
-
-__all__ = ["SelfBenchmark", "LEVEL_TASKS", "estimated_world", "make_task", "truth_world"]
