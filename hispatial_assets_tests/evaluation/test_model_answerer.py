@@ -16,6 +16,8 @@ from hispatial_assets.perception.base import ImageRef
 from hispatial_assets.perception.point_maps import read_truth_depth
 from hispatial_assets.storage.tables import point_map_loader
 
+pytest.importorskip("hispatial_assets.model.inference", reason="the model half (Query) is not merged yet")
+
 
 class RecordingPredictor:
     def __init__(self, answers: dict[str, str]):
