@@ -282,10 +282,6 @@ def loss_curve_markdown(history: Sequence[dict], val: Sequence[tuple[int, float]
     return preview_markdown([("loss curve", line_chart(series, title="loss (log scale) by step", log_y=True))])
 
 
-PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
-
-
 def bar_chart(groups: Sequence[str], series: Sequence[str], values: np.ndarray, *, title: str = "",
               width: int = 720, height: int = 300, vmax: float = 1.0) -> np.ndarray:
     """Grouped vertical bars: ``values[s, g]`` for series ``s`` in group ``g`` (NaN: no bar), on a
@@ -300,6 +296,7 @@ def bar_chart(groups: Sequence[str], series: Sequence[str], values: np.ndarray, 
         y = top + plot_h - plot_h * k / 4
         draw.line((left, y, left + plot_w, y), fill=(225, 225, 225))
         draw.text((2, y - 6), f"{vmax * k / 4:.2f}".rstrip("0").rstrip(".") if vmax != 1.0 else f"{25 * k}%", fill=(90, 90, 90))
+    colors = [tuple(int(c) for c in PALETTE[(3 * s) % len(PALETTE)]) for s in range(len(series))]
     group_w = plot_w / max(1, len(groups))
     bar_w = max(1.0, group_w * 0.8 / max(1, len(series)))
     for g, name in enumerate(groups):
@@ -309,11 +306,10 @@ def bar_chart(groups: Sequence[str], series: Sequence[str], values: np.ndarray, 
             if not np.isfinite(v):
                 continue
             h = plot_h * min(max(v / vmax, 0.0), 1.0)
-            draw.rectangle((x0 + s * bar_w, top + plot_h - h, x0 + (s + 1) * bar_w - 1, top + plot_h),
-                           fill=PALETTE[s % len(PALETTE)])
+            draw.rectangle((x0 + s * bar_w, top + plot_h - h, x0 + (s + 1) * bar_w - 1, top + plot_h), fill=colors[s])
         draw.text((left + g * group_w + 2, top + plot_h + 4), str(name)[: max(4, int(group_w / 6))], fill=(0, 0, 0))
     for s, name in enumerate(series):
         y = top + 14 * s
-        draw.rectangle((width - right + 8, y, width - right + 18, y + 10), fill=PALETTE[s % len(PALETTE)])
+        draw.rectangle((width - right + 8, y, width - right + 18, y + 10), fill=colors[s])
         draw.text((width - right + 22, y), str(name), fill=(0, 0, 0))
     return np.asarray(image)
