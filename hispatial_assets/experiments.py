@@ -4,6 +4,7 @@ scale (drops → pipeline → training → scores → tables)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import dagster as dg
 import polars as pl
 
 from hispatial_assets import orchestrate
+from hispatial_assets.config import PipelineConfig
 from hispatial_assets.model.recipes import BASELINES, HIERARCHY_ABLATION, INPUT_ABLATION
 from hispatial_assets.splits import split_of
 from hispatial_assets.storage import io
@@ -49,7 +51,7 @@ class AblationScale:
     test_images: int = 8
     width: int = 256
     height: int = 192
-    max_steps: int = 200
+    max_steps: int = 100
     seed: int = 0
 
 
@@ -89,11 +91,27 @@ def prepare_drops(root: DataRoot, defs: dg.Definitions, instance: dg.DagsterInst
     return all_ids
 
 
+def ablation_pipeline(config: PipelineConfig) -> PipelineConfig:
+    """The pipeline the ablations run: the configured one, except that the scene engine's exact point maps
+    (`synthetic`) become estimates (`synthetic_noisy`): with exact maps `rgb_xyz` would see the very
+    input of `rgb_gt_xyz` and the input ablation would compare nothing."""
+    if config.stages["point_maps"].get("backend") == "synthetic":
+        return config.with_stage("point_maps", backend="synthetic_noisy")
+    return config
+
+
+def ablation_definitions(root: DataRoot) -> dg.Definitions:
+    from hispatial_assets.definitions import build_definitions
+
+    os.environ["HISPATIAL_ROOT"] = root.root  # as `orchestrate.load_definitions`: subprocesses see the same root
+    return build_definitions(ablation_pipeline(PipelineConfig.from_env()), root=root.root)
+
+
 def run_ablation(kind: str, root: DataRoot, defs: dg.Definitions, instance: dg.DagsterInstance, *,
                  scale: AblationScale = AblationScale(), train_overrides: dict | None = None,
                  log: Callable[[str], None] = print) -> pl.DataFrame:
-    """Drops → pipeline → `train_recipe` for each recipe of the ablation and each baseline → eval_scores on
-    `self`; returns the ablation's table (`evaluation.report`)."""
+    """Drops → pipeline (``defs``: see `ablation_definitions`) → `train_recipe` for each recipe of the
+    ablation and each baseline → eval_scores on `self`; returns the ablation's table (`evaluation.report`)."""
     from hispatial_assets.evaluation import report
     from hispatial_assets.evaluation.run import all_scores
     from hispatial_assets.model.runs import train_recipe

@@ -62,3 +62,18 @@ def test_bar_heights_follow_the_values():
     color = img[160, 60]  # just above the axis, inside the first bar (plot from x=36, two groups of 57 px)
     heights = [np.all(img[:, x] == color, axis=1).sum() for x in (60, 117)]
     assert heights[0] == 143 and heights[1] == 72  # plot height 142 px: 1.0 and 0.5 of it, both ends drawn
+
+
+def test_ablation_drops_fall_in_their_splits_and_estimate_point_maps():
+    from hispatial_assets.config import PipelineConfig
+    from hispatial_assets.experiments import AblationScale, ablation_drop_ids, ablation_pipeline
+    from hispatial_assets.splits import split_of
+
+    ids = ablation_drop_ids(AblationScale(train_drops=3))
+    assert {split: [split_of(d) for d in drops] for split, drops in ids.items()} == {
+        "train": ["train"] * 3, "val": ["val"], "test": ["test"]}
+    exact = PipelineConfig()  # the scene engine's exact point maps by default
+    assert ablation_pipeline(exact).stages["point_maps"] == {"backend": "synthetic_noisy"}
+    assert ablation_pipeline(exact).stages["detection"] == exact.stages["detection"]
+    moge = exact.with_stage("point_maps", backend="moge", checkpoint_path="/models/moge")
+    assert ablation_pipeline(moge).stages["point_maps"]["backend"] == "moge"  # an estimator stays
