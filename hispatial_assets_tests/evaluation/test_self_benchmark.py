@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 
-import numpy as np
 import polars as pl
 import pytest
 
@@ -71,34 +70,53 @@ def test_oracle_answers_from_the_truth_it_is_given(eval_root, items):
 def test_references_come_from_the_truth_not_the_pipeline_outputs(eval_root, items):
     objects = read_table(eval_root, "objects", TEST_DROP)
     corrupt(eval_root, "objects", center_x=objects["center_x"] * 2.0 + 1.0, height=objects["height"] * 0.5)
-    io.write_bytes(eval_root.point_map_uri(TEST_DROP, "img_0000"), b"not a point map")
+    garbage = io.write_bytes(eval_root.point_map_uri(TEST_DROP, "garbage"), b"not a point map")
+    corrupt(eval_root, "point_maps", uri=pl.lit(garbage))  # every estimated point map is now unreadable
     again = get_task("self").prepare(eval_root.root)
     assert [(it.id, it.question, it.answer) for it in again] == [(it.id, it.question, it.answer) for it in items]
 
 
-def test_geometry_matches_the_oracle_on_exact_estimates_and_pays_for_estimation_errors(eval_root, items):
+def perfect_estimates(root, drop_out: int | None = None) -> None:
+    """Make the engine's estimates of the held-out drop equal the truth (objects and point maps),
+    optionally missing one object."""
+    from hispatial_assets import schema
+    from hispatial_assets.perception.base import ImageRef
+    from hispatial_assets.perception.point_maps import read_truth_depth
+    from hispatial_assets.storage.point_maps import write_point_map
+
+    truth = read_table(root, "gt_objects", TEST_DROP).filter(pl.col("n_points") > 0)
+    if drop_out is not None:
+        truth = truth.filter(pl.col("object_id") != drop_out)
+    io.write_parquet(root.table_uri("objects", TEST_DROP), schema.conform(truth, "objects"))
+    for r in read_table(root, "images", TEST_DROP).iter_rows(named=True):
+        write_point_map(root.point_map_uri(TEST_DROP, r["image_id"]),
+                        read_truth_depth(ImageRef(TEST_DROP, r["image_id"], r["uri"], r["width"], r["height"])))
+    # the table of this copy of the root names the files just written (it named the original's)
+    corrupt(root, "point_maps", uri=pl.format("{}/{}.npz", pl.lit(root.point_map_uri(TEST_DROP, "x").rsplit("/", 1)[0]),
+                                              pl.col("image_id")))
+
+
+def test_geometry_pays_for_the_engines_estimation_errors(eval_root, items):
     task = get_task("self")
+    estimated = evaluate(task, items, baseline("geometry", eval_root))  # the default, estimated pipeline
+    assert 0.3 < accuracy(estimated) < 1.0
+    perfect_estimates(eval_root)
     exact = evaluate(task, items, baseline("geometry", eval_root))
-    assert accuracy(exact) == 1.0  # the default pipeline's objects equal the truth
+    assert accuracy(exact) == 1.0  # with estimates equal to the truth it is the oracle
     objects = read_table(eval_root, "objects", TEST_DROP)
-    rng = np.random.default_rng(0)
-    corrupt(eval_root, "objects", center_x=objects["center_x"] + rng.normal(0, 0.5, len(objects)),
-            height=objects["height"] * 1.6)
-    noisy = evaluate(task, items, baseline("geometry", eval_root))
-    assert accuracy(noisy) < 0.95
-    assert accuracy(noisy, "object_size") < accuracy(exact, "object_size")
-    assert accuracy(noisy, "depth_order") == 1.0  # L0 reads the point map, which is untouched
+    corrupt(eval_root, "objects", height=objects["height"] * 1.6)
+    taller = evaluate(task, items, baseline("geometry", eval_root))
+    assert accuracy(taller, "object_size") < 1.0 and accuracy(taller, "depth_order") == 1.0  # L0 reads point maps
 
 
 def test_geometry_cannot_answer_about_objects_the_engine_missed(eval_root, items):
-    objects = read_table(eval_root, "objects", TEST_DROP)
-    keep = objects.filter(pl.col("object_id") != objects["object_id"][0])
-    io.write_parquet(eval_root.table_uri("objects", TEST_DROP), keep)
+    missed = int(read_table(eval_root, "gt_objects", TEST_DROP).filter(pl.col("n_points") > 0)["object_id"][0])
+    perfect_estimates(eval_root, drop_out=missed)
     result = evaluate(get_task("self"), items, baseline("geometry", eval_root))
-    named = re.compile(rf"\bo{int(objects['object_id'][0])}\b")
-    about_missed = [it.id for it in items if named.search(it.meta["program"])]
+    named = re.compile(rf"\bo{missed}\b")
+    about_missed = {it.id for it in items if named.search(it.meta["program"])}
     failed = set(result.predictions.filter(pl.col("parse_failed"))["id"].to_list())
-    assert about_missed and set(about_missed) <= failed
+    assert about_missed and about_missed <= failed
 
 
 @pytest.mark.parametrize("mutate", ["lengths_off_by_half", "yes_no_swapped", "letters_shifted", "labels_swapped"])
