@@ -446,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="objects: the geometry the rows came from, every field exactly; gt_objects: the scene "
                     "engine's truth, the share of answers that stay true (label noise)")
     sp.add_argument("--show", type=int, default=20, help="failures to print")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
     sp = add("evaluate", cmd_evaluate, "score recipes and baselines on benchmarks; report; run the ablations")
     sp.add_argument("--recipe", help="a recipe or baseline, comma-separated, or 'all'")
