@@ -11,6 +11,7 @@ from hispatial_assets.defs.resources import DataRootResource
 from hispatial_assets.evaluation import report
 from hispatial_assets.evaluation.run import all_scores, evaluate_recipe
 from hispatial_assets.evaluation.tasks.self_built import BENCHMARK_QA
+from hispatial_assets.model.runs import checkpoint_digest
 from hispatial_assets.viz import preview_markdown
 
 EVAL_VERSION = "1"
@@ -35,6 +36,7 @@ def eval_scores(context: dg.AssetExecutionContext, data_root: DataRootResource) 
     result = evaluate_recipe(root, keys["recipe"], keys["benchmark"])
     scores = all_scores(root)
     return finish(context, root, data_version=result.data_version, rows=len(result.table), started_at=started,
+                  input_versions={"checkpoints": checkpoint_digest(result.checkpoint_uri)},
                   metadata={
                       "checkpoint": result.checkpoint_uri, "uri": result.scores_uri, "predictions": result.predictions_uri,
                       "items": len(result.evaluation.predictions),

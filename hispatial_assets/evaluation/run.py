@@ -11,14 +11,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from hispatial_assets import schema
 from hispatial_assets.evaluation.answerers import POINT_MAPS_BY_MODALITY, Answerer, ModelAnswerer
-from hispatial_assets.evaluation.baselines import baseline_answerer, fit_baseline
+from hispatial_assets.evaluation.baselines import baseline_answerer
 from hispatial_assets.evaluation.programs import NotApplicable
 from hispatial_assets.evaluation.scoring import Evaluation, evaluate, score_table
 from hispatial_assets.evaluation.task import Item, Task, benchmark_dir, get_task
 from hispatial_assets.model.recipes import BASELINES, RECIPES, get_recipe
-from hispatial_assets.splits import split_of
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
 
@@ -44,33 +42,19 @@ def benchmark_source(task: Task, root: DataRoot) -> str:
     return root.root if task.source == "data_root" else benchmark_dir(task.name)
 
 
-def latest_checkpoint_uri(root: DataRoot, recipe: str) -> str | None:
-    """The newest row of the recipe's checkpoints table (``tables/checkpoints/recipe=R``)."""
-    uri = root.recipe_table_uri("checkpoints", recipe)
-    if not io.exists(uri):
-        return None
-    table = io.read_parquet(uri)
-    return table.sort("finished_at", "step")["uri"][-1] if len(table) else None
+def checkpoint_for(root: DataRoot, recipe: str) -> str:
+    """The recipe's newest recorded checkpoint; a baseline never fitted is fitted now (`train_recipe`
+    records it like any checkpoint). A model recipe must have been trained."""
+    from hispatial_assets.model.runs import latest_checkpoint, train_recipe
 
-
-def spatial_train_rows(root: DataRoot) -> pl.DataFrame:
-    """The QA rows of every train-split drop, in the sft columns a baseline fits on (split, source)."""
-    from hispatial_assets.catalog.duckdb import query
-
-    qa = query(root, "SELECT * FROM qa ORDER BY drop_id, qa_id")
-    qa = qa.filter(pl.col("drop_id").map_elements(split_of, return_dtype=pl.String) == "train")
-    return qa.with_columns(split=pl.lit("train"), source=pl.lit("spatial"))
-
-
-def baseline_checkpoint(root: DataRoot, recipe: str) -> str:
-    """A baseline's fitted file: the recorded checkpoint, else fitted now on the spatial train rows."""
-    recorded = latest_checkpoint_uri(root, recipe)
-    if recorded:
-        return recorded
-    rows = spatial_train_rows(root) if recipe == "prior" else schema.empty("qa").with_columns(
-        split=pl.lit(None, pl.String), source=pl.lit(None, pl.String))
-    key = io.frame_hash(rows)[:12]
-    return fit_baseline(recipe, rows, io.join(root.model_dir(recipe), f"fit={key}"))
+    uri = latest_checkpoint(root, recipe)
+    if uri is None and recipe in BASELINES:
+        uri = train_recipe(root, recipe)["uri"]
+    if uri is None:
+        raise FileNotFoundError(f"no checkpoint recorded for recipe {recipe!r} "
+                                f"({root.recipe_table_uri('checkpoints', recipe)}): train it first (`hispatial train "
+                                f"--recipe {recipe}` or materialize checkpoints[{recipe}])")
+    return uri
 
 
 def point_map_source(root: DataRoot, which: str | None) -> Callable[[Item], object] | None:
@@ -132,12 +116,7 @@ def evaluate_recipe(root: DataRoot, recipe: str, benchmark: str, *, checkpoint_u
     if recipe not in RECIPES and recipe not in BASELINES:
         get_recipe(recipe)  # raises UnknownRecipe with the list
     task = get_task(benchmark)
-    if checkpoint_uri is None:
-        checkpoint_uri = baseline_checkpoint(root, recipe) if recipe in BASELINES else latest_checkpoint_uri(root, recipe)
-    if checkpoint_uri is None:
-        raise FileNotFoundError(f"no checkpoint recorded for recipe {recipe!r} "
-                                f"({root.recipe_table_uri('checkpoints', recipe)}): train it first (`hispatial train "
-                                f"--recipe {recipe}` or materialize checkpoints[{recipe}])")
+    checkpoint_uri = checkpoint_uri or checkpoint_for(root, recipe)
     if items is None:
         items = task.prepare(benchmark_source(task, root))
     evaluation = evaluate(task, items, answerer_for(root, recipe, checkpoint_uri, batch_size=batch_size))

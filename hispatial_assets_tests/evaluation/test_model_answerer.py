@@ -16,8 +16,6 @@ from hispatial_assets.perception.base import ImageRef
 from hispatial_assets.perception.point_maps import read_truth_depth
 from hispatial_assets.storage.tables import point_map_loader
 
-pytest.importorskip("hispatial_assets.model.inference", reason="the model half (Query) is not merged yet")
-
 
 class RecordingPredictor:
     def __init__(self, answers: dict[str, str]):
@@ -61,3 +59,19 @@ def test_model_answers_are_scored_like_every_other_answerer(eval_root, items):
     result = evaluate(get_task("self"), items, ModelAnswerer(RecordingPredictor(answers)))
     overall = result.scores.filter((pl.col("category") == "all") & (pl.col("metric") == "accuracy")).row(0, named=True)
     assert overall["value"] == pytest.approx(6 / 7) and overall["parse_failures"] == 1
+
+
+def test_a_trained_recipe_is_scored_through_the_same_path(eval_root, items):
+    """Wiring, not quality: a two-step checkpoint of the real tiny model answers and is scored."""
+    from hispatial_assets.evaluation.run import evaluate_recipe
+    from hispatial_assets.model.runs import train_recipe
+
+    with pytest.raises(FileNotFoundError, match="train it first"):
+        evaluate_recipe(eval_root, "rgb_gt_xyz", "self", items=items)
+    row = train_recipe(eval_root, "rgb_gt_xyz", max_steps=2, log=lambda *a, **k: None)
+    result = evaluate_recipe(eval_root, "rgb_gt_xyz", "self", items=items)
+    assert result.checkpoint_uri == row["uri"]
+    assert result.evaluation.predictions["answer"].null_count() == 0 and len(result.evaluation.predictions) == len(items)
+    overall = result.table.filter((pl.col("category") == "all") & (pl.col("metric") == "accuracy")).row(0, named=True)
+    assert overall["n"] == len(items) and 0.0 <= overall["value"] <= 1.0
+    assert pl.read_parquet(result.scores_uri).equals(result.table)
