@@ -315,45 +315,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score recipe × benchmark partitions of eval_scores, print the report, or run an ablation."""
     from hispatial_assets import experiments
     from hispatial_assets.evaluation import BENCHMARKS, report
-    from hispatial_assets.evaluation.run import all_scores
     from hispatial_assets.model.recipes import ALL_RECIPES
     from hispatial_assets.storage import io
 
     if args.ablation:
-        from hispatial_assets import orchestrate
-
-        root, instance = _root(args), orchestrate.get_instance()
-        defs = experiments.ablation_definitions(root)
-        scale = experiments.AblationScale(**{k: v for k, v in (("train_drops", args.train_drops),
-                                                                ("images_per_drop", args.images),
-                                                                ("test_images", args.test_images),
-                                                                ("max_steps", args.max_steps)) if v is not None})
-        overrides = {}
-        for setting in args.train_set or []:
-            key, _, value = setting.partition("=")
-            try:
-                overrides[key] = json.loads(value)
-            except json.JSONDecodeError:
-                overrides[key] = value
-        table = experiments.run_ablation(args.ablation, root, defs, instance, scale=scale, train_overrides=overrides)
-        print(f"\n{args.ablation} ablation on the self-built benchmark (accuracy %, delta in brackets):")
-        _print_frame(table)
-        return 0
-    root = _root(args)
+        return _evaluate_ablation(args)
     if args.report:
-        scores = all_scores(root)
-        if scores.is_empty():
-            print("no scores yet: run `hispatial evaluate --recipe R --benchmark B`")
-            return 0
-        print("Headline number per benchmark (%):")
-        _print_frame(report.comparison(scores))
-        for name, table in (("hierarchy", report.hierarchy_table(scores)), ("input", report.input_table(scores))):
-            if not table.is_empty() and not all(r.endswith("(baseline)") for r in table["recipe"].to_list()):
-                print(f"\n{name} ablation on the self-built benchmark:")
-                _print_frame(table)
-        return 0
+        return _evaluate_report(args)
     if not (args.recipe and args.benchmark):
         print("error: give --recipe and --benchmark, or --report, or --ablation", file=sys.stderr)
         return 2
@@ -378,6 +349,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                   f"({'/'.join(report.HEADLINE[benchmark])})")
             _print_frame(scores.drop("recipe", "benchmark"), args.format)
     return 1 if failed else 0
+
+
+def _evaluate_report(args: argparse.Namespace) -> int:
+    from hispatial_assets.evaluation import report
+    from hispatial_assets.evaluation.run import all_scores
+
+    scores = all_scores(_root(args))
+    if scores.is_empty():
+        print("no scores yet: run `hispatial evaluate --recipe R --benchmark B`")
+        return 0
+    print("Headline number per benchmark (%):")
+    _print_frame(report.comparison(scores), args.format)
+    for name, table in (("hierarchy", report.hierarchy_table(scores)), ("input", report.input_table(scores))):
+        if not table.is_empty() and not all(r.endswith("(baseline)") for r in table["recipe"].to_list()):
+            print(f"\n{name} ablation on the self-built benchmark:")
+            _print_frame(table, args.format)
+    return 0
+
+
+def _evaluate_ablation(args: argparse.Namespace) -> int:
+    from hispatial_assets import experiments, orchestrate
+    from hispatial_assets.config import PipelineConfig
+
+    settings = dict(PipelineConfig.from_env().training)  # as `hispatial train`, then --train-set
+    for setting in args.train_set or []:
+        key, _, value = setting.partition("=")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    steps = settings.pop("max_steps", None) if args.max_steps is None else args.max_steps
+    sizes = {"train_drops": args.train_drops, "images_per_drop": args.images, "test_images": args.test_images,
+             "max_steps": steps}
+    scale = experiments.AblationScale(**{k: v for k, v in sizes.items() if v is not None})
+    root, instance = _root(args), orchestrate.get_instance()
+    table = experiments.run_ablation(args.ablation, root, experiments.ablation_definitions(root), instance,
+                                     scale=scale, train_settings=settings)
+    print(f"\n{args.ablation} ablation on the self-built benchmark (accuracy %, delta in brackets):")
+    _print_frame(table, args.format)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -459,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--test-images", type=int, default=None, help="ablation: images of the held-out drop (default 8)")
     sp.add_argument("--max-steps", type=int, default=None, help="ablation: training steps per recipe (default 500)")
     sp.add_argument("--train-set", action="append", metavar="KEY=VALUE",
-                    help="ablation: a training setting (TrainConfig field), e.g. base_path=/models/pg2 lr=2e-5")
+                    help="ablation: a training setting over $HISPATIAL_CONFIG's \"training\" (e.g. device=cuda lr=2e-5)")
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
     return p
 

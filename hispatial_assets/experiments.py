@@ -108,20 +108,23 @@ def ablation_definitions(root: DataRoot) -> dg.Definitions:
 
 
 def run_ablation(kind: str, root: DataRoot, defs: dg.Definitions, instance: dg.DagsterInstance, *,
-                 scale: AblationScale = AblationScale(), train_overrides: dict | None = None,
+                 scale: AblationScale = AblationScale(), train_settings: dict | None = None,
                  log: Callable[[str], None] = print) -> pl.DataFrame:
-    """Drops → pipeline (``defs``: see `ablation_definitions`) → `train_recipe` for each recipe of the
-    ablation and each baseline → eval_scores on `self`; returns the ablation's table (`evaluation.report`)."""
+    """Drops → pipeline (``defs``: see `ablation_definitions`) → rows and training (`build_and_train`, as
+    ``hispatial train``) for each recipe of the ablation and each baseline → eval_scores on `self`;
+    returns the ablation's table (`evaluation.report`). ``train_settings``: the training section of
+    $HISPATIAL_CONFIG and any overrides (device, base_path, lr, batch_size, ...)."""
     from hispatial_assets.evaluation import report
     from hispatial_assets.evaluation.run import all_scores
-    from hispatial_assets.model.runs import train_recipe
+    from hispatial_assets.model.runs import build_and_train
 
     recipes = [*ABLATIONS[kind], *BASELINES]
     t0 = time.time()
     prepare_drops(root, defs, instance, scale, log)
     for recipe in recipes:
         t = time.time()
-        train_recipe(root, recipe, max_steps=scale.max_steps, log=lambda *_a, **_k: None, **(train_overrides or {}))
+        settings = {k: v for k, v in (train_settings or {}).items() if k != "max_steps"}  # the scale's steps rule
+        build_and_train(root, recipe, max_steps=scale.max_steps, log=lambda *_a, **_k: None, **settings)
         log(f"[train] {recipe}: {time.time() - t:.1f}s")
     for recipe in recipes:
         t = time.time()
