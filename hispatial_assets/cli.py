@@ -468,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--train-drops", type=int, default=None, help="ablation: scene-engine train drops (default 2)")
     sp.add_argument("--images", type=int, default=None, help="ablation: images per train / val drop (default 8)")
     sp.add_argument("--test-images", type=int, default=None, help="ablation: images of the held-out drop (default 8)")
-    sp.add_argument("--max-steps", type=int, default=None, help="ablation: training steps per recipe (default 500)")
+    sp.add_argument("--max-steps", type=int, default=None, help="ablation: training steps per recipe (default 1000)")
     sp.add_argument("--train-set", action="append", metavar="KEY=VALUE",
                     help="ablation: a training setting over $HISPATIAL_CONFIG's \"training\" (e.g. device=cuda lr=2e-5)")
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")

@@ -51,7 +51,7 @@ class AblationScale:
     test_images: int = 8
     width: int = 256
     height: int = 192
-    max_steps: int = 500
+    max_steps: int = 1000
     seed: int = 0
 
 
