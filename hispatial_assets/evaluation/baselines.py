@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from hispatial_assets.evaluation import answers as A
+from hispatial_assets.evaluation import kinds
 from hispatial_assets.evaluation.task import Item
 from hispatial_assets.model.recipes import BASELINES
 from hispatial_assets.storage import io
@@ -47,7 +47,7 @@ def prior_statistics(rows: pl.DataFrame) -> dict:
     by_task: dict[str, list] = {}
     by_kind: dict[str, list] = {}
     for task, fmt, av, oids in rows.select("task", "format", "answer_value", "object_ids").iter_rows():
-        kind, value = A.reference(json.loads(av), oids)
+        kind, value = kinds.reference(json.loads(av), oids)
         by_task.setdefault(f"{task}|{fmt}|{kind}", []).append(value)
         by_kind.setdefault(kind, []).append(value)
     return {"by_task": {k: _typical(k.rsplit("|", 1)[1], v) for k, v in sorted(by_task.items())},
@@ -87,14 +87,14 @@ class PriorAnswerer:
         kind = _stat_kind(item.kind)
         if kind == "choice":
             n = len(item.options) or 4
-            return value if value in A.LETTERS[:n] else A.LETTERS[0]
+            return value if value in kinds.LETTERS[:n] else kinds.LETTERS[0]
         if kind == "index" and item.options:
-            return A.say("index", min(int(value), len(item.options)), item.options)
+            return kinds.say("index", min(int(value), len(item.options)), item.options)
         if kind == "order":
             n = len(item.options)
             order = value if sorted(value) == list(range(1, n + 1)) else list(range(1, n + 1))
-            return A.say("order", order, item.options)
-        return A.say(kind, value, item.options)
+            return kinds.say("order", order, item.options)
+        return kinds.say(kind, value, item.options)
 
 
 def _stat_kind(kind: str) -> str:

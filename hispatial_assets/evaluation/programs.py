@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from hispatial_assets.evaluation import answers as A
+from hispatial_assets.evaluation import kinds
 from hispatial_assets.evaluation.task import Item
 from hispatial_assets.geometry.masks import decode_rles, mask_ious
 from hispatial_assets.qa.program import Executor
@@ -77,19 +77,19 @@ def answer_from_world(world: World, item: Item) -> str:
         return UNANSWERABLE
     kind = item.kind
     if kind == "choice":
-        letter = A.choose_option(value, item.options, A.final_op(program))
-        return A.say("choice", letter, item.options) if letter else UNANSWERABLE
+        letter = kinds.choose_option(value, item.options, kinds.final_op(program))
+        return kinds.say("choice", letter, item.options) if letter else UNANSWERABLE
     if kind == "bool":
-        return A.say("bool", bool(value)) if isinstance(value, (bool, np.bool_)) else UNANSWERABLE
+        return kinds.say("bool", bool(value)) if isinstance(value, (bool, np.bool_)) else UNANSWERABLE
     if kind == "order":
         ids = list(item.meta["candidate_ids"])
         try:
-            return A.say("order", [ids.index(oid) + 1 for oid in value], item.options)
+            return kinds.say("order", [ids.index(oid) + 1 for oid in value], item.options)
         except ValueError:
             return UNANSWERABLE
     if kind == "xyz":
-        return A.say("xyz", np.asarray(value, dtype=np.float64).tolist())
-    return A.say(kind, value, item.options) or UNANSWERABLE
+        return kinds.say("xyz", np.asarray(value, dtype=np.float64).tolist())
+    return kinds.say(kind, value, item.options) or UNANSWERABLE
 
 
 class ProgramAnswerer:

@@ -15,7 +15,7 @@ import polars as pl
 
 from hispatial_assets.evaluation.task import Item
 from hispatial_assets.qa.parse import parse_choice
-from hispatial_assets.qa.rows import choice_text
+from hispatial_assets.qa.answers import choice_question
 from hispatial_assets.storage import io
 
 LETTERS = "ABCDEFGH"
@@ -67,7 +67,7 @@ def blank(value: Any) -> bool:
 
 def choice_prompt(item: Item) -> str:
     """Our own multiple-choice layout (the one the model trained on): the stem, then "A. ..." lines."""
-    return choice_text(item.question, list(item.options))
+    return choice_question(item.question, list(item.options))
 
 
 def parse_letter(text: str, item: Item) -> str | None:

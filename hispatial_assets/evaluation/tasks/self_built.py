@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from hispatial_assets.evaluation import answers as A
+from hispatial_assets.evaluation import kinds
 from hispatial_assets.evaluation.programs import World, in_truth_ids, world_from
 from hispatial_assets.evaluation.scoring import mean_by_category
 from hispatial_assets.evaluation.task import BenchmarkDataNotFound, Item, Task, register_task
@@ -95,7 +95,7 @@ def truth_inputs(root: DataRoot, image_row: dict, objects: pl.DataFrame) -> Imag
 
 def qa_item(row: dict, image: dict, scene: SceneObjects) -> Item:
     av = json.loads(row["answer_value"])
-    kind, truth = A.reference(av, row["object_ids"])
+    kind, truth = kinds.reference(av, row["object_ids"])
     options: tuple[str, ...] = ()
     candidate_ids: list[int] = []
     if kind == "choice":
@@ -104,10 +104,10 @@ def qa_item(row: dict, image: dict, scene: SceneObjects) -> Item:
         names, candidate_ids = candidates(row["program"], scene)
         options = tuple(names)
     fmt, task = row["format"], row["task"]
-    cats = [f"L{row['level']}", task, fmt, "quantitative" if fmt == "free" and kind in A.QUANTITATIVE_KINDS else "qualitative"]
+    cats = [f"L{row['level']}", task, fmt, "quantitative" if fmt == "free" and kind in kinds.QUANTITATIVE_KINDS else "qualitative"]
     if task in PAPER_CATEGORIES:
         cats.insert(0, PAPER_CATEGORIES[task])
-    return Item(id=f"{row['drop_id']}/{row['qa_id']}", question=row["question"], answer=truth, kind=kind,
+    return Item(id=row["qa_id"], question=row["question"], answer=truth, kind=kind,
                 categories=tuple(cats), image=image["uri"], options=options,
                 meta={"drop_id": row["drop_id"], "image_id": row["image_id"], "width": image["width"],
                       "height": image["height"], "program": row["program"],
@@ -119,7 +119,7 @@ def candidates(program: str, scene: SceneObjects) -> tuple[list[str], list[int]]
     """Names (and object ids, -1 for points) of what an index / order answer picks among."""
     names, ids = [], []
     index = {oid: i for i, oid in enumerate(scene.id_list)}
-    for k, arg in enumerate(A.candidate_args(program), start=1):
+    for k, arg in enumerate(kinds.candidate_args(program), start=1):
         if arg.startswith("px("):
             names.append(f"point {k}")
             ids.append(-1)
@@ -135,11 +135,11 @@ def to_prompt(item: Item) -> str:
 
 
 def parse(text: str, item: Item):
-    return A.parse_kind(item.kind, text, item.options, item.answer)
+    return kinds.parse_kind(item.kind, text, item.options, item.answer)
 
 
 def score(item: Item, value) -> dict[str, float]:
-    return A.score_kind(item.kind, value, item.answer)
+    return kinds.score_kind(item.kind, value, item.answer)
 
 
 def aggregate(items, scores):

@@ -1,5 +1,6 @@
-"""Answer kinds of our own QA rows: how to read a reference from ``answer_value``, how to parse a raw
-answer of that kind (`qa.parse`), how to score it, and how to say a computed value as answer text.
+"""Answer kinds of our own QA rows (`qa.answers` writes them): how to read a reference from
+``answer_value``, how to parse a raw answer of that kind (`qa.parse`), how to score it, and how to
+say a computed value as answer text.
 
 One set of rules for the self-built benchmark, the `prior` baseline's statistics and the `oracle` /
 `geometry` answers, so every answerer's text goes through the same parser and scorer.
@@ -16,12 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from hispatial_assets.qa import answers as Q
 from hispatial_assets.qa import parse as P
 from hispatial_assets.qa.program import FACING_WORDS
-from hispatial_assets.qa.text import xyz_text
-from hispatial_assets.qa.units import length_text
 
-LETTERS = "ABCD"
+LETTERS = Q.LETTERS
 QUANTITATIVE_KINDS = ("length", "xyz")  # free numeric answers; everything else is qualitative
 XYZ_REL_TOL = 0.25  # a free xyz answer is right within 25% of the vector's length (cf. SpatialRGPT's 25%)
 LENGTH_REL_TOL = 0.25
@@ -132,28 +132,27 @@ def score_kind(kind: str, value: Any, truth: Any) -> dict[str, float]:
 
 
 def say(kind: str, value: Any, options: tuple[str, ...] = ()) -> str:
-    """Answer text for a value of ``kind`` (what a perfect answerer of our data would write)."""
+    """Answer text for a value of ``kind``, in the very words QA synthesis writes answers
+    (`qa.answers`), so an answerer that says what it computed reads like our data."""
     if kind == "bool":
-        return "Yes" if value else "No"
+        return Q.yes_no(bool(value)).text
     if kind == "choice":
-        return f"{value}. {options[LETTERS.index(value)]}" if options and value in LETTERS[:len(options)] else str(value)
+        n = len(options)
+        return Q.choice(LETTERS.index(value), list(options)).text if value in LETTERS[:n] else str(value)
     if kind == "length":
-        return length_text(float(value), "m")
+        return Q.length(float(value), "m").text
     if kind == "xyz":
-        return xyz_text(*[float(v) for v in value]) + " m"
+        return Q.xyz([float(v) for v in value], "gravity").text
     if kind == "count":
-        return str(int(value))
+        return Q.count(int(value)).text
     if kind == "clock":
-        return f"{int(value)} o'clock"
+        return Q.clock(int(value)).text
     if kind == "index":
-        return _cap(options[int(value) - 1]) + "." if 1 <= int(value) <= len(options) else ""
+        k = int(value)
+        return Q.which_object(options[k - 1], 0, k).text if 1 <= k <= len(options) else ""
     if kind == "order":
-        return _cap(", ".join(options[int(k) - 1] for k in value)) + "." if value else ""
+        return Q.ordered([options[int(k) - 1] for k in value], list(value)).text if value else ""
     return str(value)
-
-
-def _cap(s: str) -> str:
-    return s[:1].upper() + s[1:]
 
 
 def choose_option(value: Any, options: tuple[str, ...], op: str) -> str | None:
