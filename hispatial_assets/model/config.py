@@ -67,6 +67,15 @@ class HiSpatialConfig(PaliGemmaConfig):
         return 3 * 2 * self.xyz_frequencies + 1
 
 
+def tiny_config(input_mode: str = "rgb_xyz", **overrides) -> HiSpatialConfig:
+    """The tiny default with ``overrides``. A sub-config given as a dict changes only the fields it names:
+    transformers would otherwise build it from its own (full-size) defaults."""
+    for key, tiny in (("vision_config", TINY_VISION), ("text_config", TINY_TEXT)):
+        if isinstance(overrides.get(key), dict):
+            overrides[key] = {**tiny, **overrides[key]}
+    return HiSpatialConfig(input_mode=input_mode, **overrides)
+
+
 def paligemma2_config(image_size: int = 448, *, scale: float = 1.0, layers: int | None = None,
                       vocab_size: int = 257216, **overrides) -> dict:
     """PaliGemma2-3B's architecture as config kwargs (``scale`` < 1 narrows it, for tests).

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import torch
 from transformers.utils import logging as hf_logging
 
-from hispatial_assets.model.config import HiSpatialConfig
+from hispatial_assets.model.config import HiSpatialConfig, tiny_config
 from hispatial_assets.model.modeling import HiSpatialForConditionalGeneration
 from hispatial_assets.model.processor import build_processor, load_processor
 from hispatial_assets.model.tokenizer import DEFAULT_VOCAB_SIZE, IMAGE_TOKEN, train_tokenizer
@@ -23,7 +23,7 @@ BASE_SETTING = "training.base_path in $HISPATIAL_CONFIG"
 def build_default(texts: Iterable[str], input_mode: str, *, vocab_size: int = DEFAULT_VOCAB_SIZE,
                   **config_overrides) -> tuple[HiSpatialForConditionalGeneration, object]:
     """The tiny model (random init; seed torch first) with a tokenizer trained on ``texts``."""
-    config = HiSpatialConfig(input_mode=input_mode, **config_overrides)
+    config = tiny_config(input_mode, **config_overrides)
     processor = build_processor(train_tokenizer(texts, vocab_size), config.vision_config.image_size,
                                 config.vision_config.patch_size)
     tokenizer = processor.tokenizer

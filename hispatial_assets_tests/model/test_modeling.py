@@ -110,3 +110,14 @@ def test_the_answer_loss_equals_the_models_own_loss():
     batch = _batch(processor, "rgb_xyz", 64, answers=True)
     with torch.no_grad():
         assert float(answer_loss(model, batch)) == pytest.approx(float(model(**batch).loss), rel=1e-5)
+
+
+def test_a_sub_config_override_changes_only_the_fields_it_names():
+    """``TrainConfig.model`` overrides such as {"text_config": {"num_hidden_layers": 3}} adjust the tiny
+    default; they must not swap in transformers' full-size Gemma defaults for the fields left out."""
+    model, _ = build_default(CORPUS, "rgb_xyz", vocab_size=200, text_config={"num_hidden_layers": 3},
+                             vision_config={"image_size": 32})
+    text, vision = model.config.text_config, model.config.vision_config
+    assert (text.num_hidden_layers, text.hidden_size, text.head_dim) == (3, 128, 32)
+    assert (vision.image_size, vision.patch_size, vision.hidden_size) == (32, 8, 64)
+    assert model.config.text_config.num_image_tokens == 16
