@@ -23,9 +23,14 @@ class CheckpointNotFound(FileNotFoundError):
     def __init__(self, path: str, setting: str):
         self.path, self.setting = path, setting
         super().__init__(
-            f"checkpoint not found at {path!r} (setting {setting!r}); real backends never download "
+            f"checkpoint not found at {path!r} (setting {setting}); real backends never download "
             f"weights: put the checkpoint there or point {setting} at a local copy"
         )
+
+
+def config_setting(stage: str, key: str) -> str:
+    """How a user sets a backend's ``key``: the key path in the config file (see config.py)."""
+    return f"stages.{stage}.{key} in $HISPATIAL_CONFIG"
 
 
 @dataclass(frozen=True)

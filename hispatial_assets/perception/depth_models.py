@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from hispatial_assets.geometry.camera import PointMap, intrinsics_from_fov, unproject
-from hispatial_assets.perception.base import ImageRef, checkpoint_fingerprint, require_checkpoint
+from hispatial_assets.perception.base import ImageRef, checkpoint_fingerprint, config_setting, require_checkpoint
 from hispatial_assets.perception.grounding import resolve_device
 
 
@@ -49,7 +49,7 @@ class _TransformersDepth:
 
     name = "?"
     version = "1"
-    setting = "point_maps.checkpoint_path"
+    setting = config_setting("point_maps", "path")
 
     def __init__(self, path: str, fov_deg: float = 60.0, device: str = "cpu"):
         self.path = require_checkpoint(path, self.setting)
@@ -91,7 +91,7 @@ class DepthAnythingPointMaps(_TransformersDepth):
     """``depth_anything``: a metric Depth Anything (V2) checkpoint; intrinsics from ``fov_deg``."""
 
     name = "depth_anything"
-    setting = "point_maps.depth_anything_path"
+    setting = config_setting("point_maps", "path")
 
     def __init__(self, path: str, fov_deg: float = 60.0, device: str = "cpu"):
         super().__init__(path, fov_deg, device)
@@ -127,7 +127,7 @@ class DepthProPointMaps(_TransformersDepth):
     else from ``fov_deg``."""
 
     name = "depth_pro"
-    setting = "point_maps.depth_pro_path"
+    setting = config_setting("point_maps", "path")
 
     def _preprocessing(self) -> dict:
         cfg: dict = {}
@@ -182,7 +182,7 @@ class MogePointMaps:
 
     name = "moge"
     version = "2"
-    setting = "point_maps.moge_path"
+    setting = config_setting("point_maps", "path")
 
     def __init__(self, path: str, implementation: str = "native", model_version: str = "v2",
                  fov_deg: float | None = None, resolution_level: int = 9, num_tokens: int | None = None,

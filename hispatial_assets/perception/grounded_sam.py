@@ -29,6 +29,7 @@ from hispatial_assets.perception.base import (
     Detections,
     ImageRef,
     checkpoint_fingerprint,
+    config_setting,
     identity,
     load_local,
     require_checkpoint,
@@ -131,8 +132,8 @@ class GroundedSamDetector:
                  min_mask_px: int = 16, max_detections: int = 100, siglip_path: str | None = None,
                  tag_vocabulary: list[str] | str | None = None, tag_threshold: float = 0.1, tag_top_k: int = 20,
                  device: str = "cpu"):
-        self.grounding_dino_path = require_checkpoint(grounding_dino_path, "detector.grounding_dino_path")
-        self.sam_path = require_checkpoint(sam_path, "detector.sam_path")
+        self.grounding_dino_path = require_checkpoint(grounding_dino_path, config_setting("detection", "grounding_dino_path"))
+        self.sam_path = require_checkpoint(sam_path, config_setting("detection", "sam_path"))
         self.vocabulary = [v.strip().lower() for v in vocabulary] if vocabulary is not None else None
         if isinstance(tagger, str):
             tagger = RamTagger(tagger, device=device)
@@ -162,13 +163,13 @@ class GroundedSamDetector:
     @property
     def dino(self) -> GroundingDino:
         if self._dino is None:
-            self._dino = GroundingDino.load(self.grounding_dino_path, "detector.grounding_dino_path", self.device)
+            self._dino = GroundingDino.load(self.grounding_dino_path, config_setting("detection", "grounding_dino_path"), self.device)
         return self._dino
 
     @property
     def sam(self) -> Sam:
         if self._sam is None:
-            self._sam = Sam.load(self.sam_path, "detector.sam_path", self.device)
+            self._sam = Sam.load(self.sam_path, config_setting("detection", "sam_path"), self.device)
         return self._sam
 
     def tags(self, rgb: np.ndarray) -> list[str]:

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from hispatial_assets.perception.base import ImageRef, checkpoint_fingerprint, load_local, require_checkpoint
+from hispatial_assets.perception.base import (ImageRef, checkpoint_fingerprint, config_setting, load_local,
+                                              require_checkpoint)
 
 
 def resolve_device(device: str) -> str:
@@ -170,7 +171,7 @@ class GroundingDinoGrounder:
     text_threshold: float = 0.25
     max_boxes: int = 10
     device: str = "cpu"
-    setting: str = "grounder.grounding_dino_path"
+    setting: str = config_setting("referral", "grounder")
     name = "grounding_dino"
     version = "1"
 

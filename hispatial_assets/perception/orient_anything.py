@@ -39,7 +39,8 @@ import polars as pl
 from PIL import Image
 
 from hispatial_assets.geometry.frames import wrap_angle
-from hispatial_assets.perception.base import Detections, ImageRef, checkpoint_fingerprint, require_checkpoint
+from hispatial_assets.perception.base import (Detections, ImageRef, checkpoint_fingerprint, config_setting,
+                                              require_checkpoint)
 from hispatial_assets.perception.grounding import resolve_device
 
 DEFAULT_HEAD = {"azimuth_bins": 360, "polar_bins": 180, "rotation_bins": 180, "confidence_bins": 2, "azimuth_sign": 1}
@@ -160,7 +161,7 @@ class OrientAnythingOrientation:
 
     name = "orient_anything"
     version = "1"
-    setting = "orientation.orient_anything_path"
+    setting = config_setting("orientation", "path")
 
     def __init__(self, path: str, min_confidence: float = 0.5, margin: float = 0.1, mask_background: bool = True,
                  batch_size: int = 16, device: str = "cpu"):

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from hispatial_assets.perception.base import checkpoint_fingerprint, require_checkpoint
+from hispatial_assets.perception.base import checkpoint_fingerprint, config_setting, require_checkpoint
 from hispatial_assets.perception.grounding import resolve_device
 from hispatial_assets.perception.vocabulary import PROMPT_TEMPLATES, load_vocabulary
 
@@ -90,7 +90,7 @@ class SiglipTagger:
 
     def __init__(self, path: str, vocabulary: list[str] | str | None = None, threshold: float = 0.1,
                  top_k: int = 20, templates: tuple[str, ...] | list[str] = PROMPT_TEMPLATES, device: str = "cpu",
-                 setting: str = "detector.siglip_path"):
+                 setting: str = config_setting("detection", "siglip_path")):
         self.path = require_checkpoint(path, setting)
         self.vocabulary = load_vocabulary(vocabulary)
         self.threshold, self.top_k = float(threshold), int(top_k)
@@ -176,7 +176,7 @@ class RamTagger:
     version = "1"
 
     def __init__(self, path: str, image_size: int = 384, vit: str = "swin_l", device: str = "cpu",
-                 setting: str = "detector.ram_path"):
+                 setting: str = config_setting("detection", "tagger")):
         self.path = require_checkpoint(path, setting)
         self.image_size, self.vit, self.device = image_size, vit, resolve_device(device)
         self._model: Any = None

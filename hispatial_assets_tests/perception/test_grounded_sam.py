@@ -20,9 +20,9 @@ def detector(checkpoints):
 
 
 def test_missing_checkpoints_name_their_setting(tmp_path, checkpoints):
-    with pytest.raises(CheckpointNotFound, match="detector.grounding_dino_path"):
+    with pytest.raises(CheckpointNotFound, match=r"stages\.detection\.grounding_dino_path"):
         GroundedSamDetector(str(tmp_path / "missing"), checkpoints("sam"))
-    with pytest.raises(CheckpointNotFound, match="detector.sam_path") as err:
+    with pytest.raises(CheckpointNotFound, match=r"stages\.detection\.sam_path") as err:
         GroundedSamDetector(checkpoints("grounding_dino"), str(tmp_path / "no_sam"))
     assert err.value.path == str(tmp_path / "no_sam")
 
@@ -105,7 +105,7 @@ def test_thresholds_change_the_backend_identity(checkpoints):
 
 
 def test_ram_tagger_needs_a_local_checkpoint(tmp_path):
-    with pytest.raises(CheckpointNotFound, match="detector.ram_path"):
+    with pytest.raises(CheckpointNotFound, match=r"stages\.detection\.tagger"):
         RamTagger(str(tmp_path / "ram_plus.pth"))
 
 
@@ -128,7 +128,7 @@ def test_grounder_returns_pixel_boxes_best_first(checkpoints, image_512x384):
 
 
 def test_grounder_missing_checkpoint_names_the_setting(tmp_path):
-    with pytest.raises(CheckpointNotFound, match="grounder.grounding_dino_path"):
+    with pytest.raises(CheckpointNotFound, match=r"stages\.referral\.grounder"):
         GroundingDinoGrounder(str(tmp_path / "gd"))
 
 
@@ -162,7 +162,7 @@ def test_constructed_dino_output_maps_to_pixel_boxes_and_phrase_labels(checkpoin
 
 
 def test_a_tagger_path_from_config_means_a_ram_checkpoint(checkpoints, tmp_path):
-    with pytest.raises(CheckpointNotFound, match="detector.ram_path"):
+    with pytest.raises(CheckpointNotFound, match=r"stages\.detection\.tagger"):
         GroundedSamDetector(checkpoints("grounding_dino"), checkpoints("sam"), tagger=str(tmp_path / "ram.pth"))
 
 

@@ -76,7 +76,7 @@ def test_low_confidence_means_no_front(checkpoints, image_512x384):
 
 
 def test_missing_checkpoint_names_the_setting(tmp_path):
-    with pytest.raises(CheckpointNotFound, match="orientation.orient_anything_path"):
+    with pytest.raises(CheckpointNotFound, match=r"stages\.orientation\.path"):
         OrientAnythingOrientation(str(tmp_path / "oa"))
 
 

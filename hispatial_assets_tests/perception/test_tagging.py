@@ -149,5 +149,5 @@ def test_a_siglip_path_makes_siglip_the_default_tagger_over_the_detector_vocabul
 
 
 def test_a_missing_siglip_checkpoint_names_its_setting(checkpoints, tmp_path):
-    with pytest.raises(CheckpointNotFound, match="detector.siglip_path"):
+    with pytest.raises(CheckpointNotFound, match=r"stages\.detection\.siglip_path"):
         GroundedSamDetector(checkpoints("grounding_dino"), checkpoints("sam"), siglip_path=str(tmp_path / "siglip"))

@@ -144,12 +144,12 @@ def test_a_vlm_that_says_red_box_gives_a_verified_expression_grounded_on_its_top
 
 
 def test_missing_vlm_checkpoint_names_the_setting(tmp_path):
-    with pytest.raises(CheckpointNotFound, match="referral.vlm_path"):
+    with pytest.raises(CheckpointNotFound, match=r"stages\.referral\.vlm_path"):
         VlmReferrer(str(tmp_path / "vlm"), _FixedGrounder([]))
 
 
 def test_a_grounder_path_from_config_builds_a_grounding_dino_grounder(checkpoints, tmp_path):
     referrer = VlmReferrer(checkpoints("vlm"), checkpoints("grounding_dino"))
     assert isinstance(referrer.grounder, GroundingDinoGrounder)
-    with pytest.raises(CheckpointNotFound, match="referral.grounder"):
+    with pytest.raises(CheckpointNotFound, match=r"stages\.referral\.grounder"):
         VlmReferrer(checkpoints("vlm"), str(tmp_path / "no_dino"))

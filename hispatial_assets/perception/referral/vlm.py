@@ -24,8 +24,8 @@ import polars as pl
 from PIL import Image, ImageDraw
 
 from hispatial_assets import schema
-from hispatial_assets.perception.base import (GroundingBackend, ImageRef, checkpoint_fingerprint, identity,
-                                              load_local, require_checkpoint)
+from hispatial_assets.perception.base import (GroundingBackend, ImageRef, checkpoint_fingerprint, config_setting,
+                                              identity, load_local, require_checkpoint)
 from hispatial_assets.perception.grounding import resolve_device
 from hispatial_assets.perception.referral.common import box_iou, fallback_expression
 
@@ -93,13 +93,13 @@ class VlmReferrer:
     """`ReferralBackend` ``vlm``: VLM-written expressions verified by a `GroundingBackend`.
 
     ``grounder`` is a `GroundingBackend`, or (from config) the path of a local GroundingDINO checkpoint.
-    The checkpoint path is checked at construction (`CheckpointNotFound`, setting ``referral.vlm_path``);
+    The checkpoint path is checked at construction (`CheckpointNotFound`, setting ``stages.referral.vlm_path``);
     the model loads on first use.
     """
 
     name = "vlm"
     version = "1"
-    setting = "referral.vlm_path"
+    setting = config_setting("referral", "vlm_path")
 
     def __init__(self, vlm_path: str, grounder: GroundingBackend | str, iou_threshold: float = 0.5,
                  max_new_tokens: int = 24, prompt_mode: str = "box", margin: float = 0.25, max_words: int = 16,
@@ -108,7 +108,7 @@ class VlmReferrer:
         if isinstance(grounder, str):  # from config: a local GroundingDINO checkpoint
             from hispatial_assets.perception.grounding import GroundingDinoGrounder
 
-            grounder = GroundingDinoGrounder(grounder, device=device, setting="referral.grounder")
+            grounder = GroundingDinoGrounder(grounder, device=device, setting=config_setting("referral", "grounder"))
         self.grounder, self.iou_threshold = grounder, float(iou_threshold)
         self.max_new_tokens, self.prompt_mode, self.margin, self.max_words = max_new_tokens, prompt_mode, margin, max_words
         self.device = resolve_device(device)
