@@ -6,17 +6,42 @@ what a real pipeline runs, on the scene engine's images) or "exact" (``$HISPATIA
 every stage reads the truth). A stage's settings are flat (``{"backend": "moge", "path": ...}``) or
 in a block per backend (``{"backend": "synthetic", "moge": {"path": ...}}``), so a variable can switch
 to a backend whose checkpoint paths the file already holds.
+
+Every section, stage, backend, key and simple value is checked on reading: a mistake is a
+`ConfigError` of one line naming it, where it came from, and what is valid.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from hispatial_assets.perception import registry
+
+CONFIG_ENV = "HISPATIAL_CONFIG"
+PROFILE_ENV = "HISPATIAL_PROFILE"
+SECTIONS = ("profile", "stages", "qa", "training", "benchmarks")
+# The `training` section: the fields of defs/training.py's TrainingResource and their types (a test keeps
+# the two equal; the defaults are TrainConfig's).
+TRAINING_KEYS: dict[str, str] = {
+    "device": "str", "base_path": "str | None", "max_steps": "int | None", "batch_size": "int | None",
+    "grad_accum": "int | None", "lr": "float | None", "warmup_steps": "int | None", "save_every": "int | None",
+    "num_workers": "int | None", "seed": "int | None", "general_vqa_path": "str | None",
+    "general_image_root": "str | None",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration mistake, said in one line: what, where it came from, what is valid."""
+
+
+def backend_env(stage: str) -> str:
+    return f"HISPATIAL_{stage.upper()}_BACKEND"
 
 
 def profile_stages(profile: str) -> dict[str, dict[str, Any]]:
@@ -35,35 +60,40 @@ class PipelineConfig:
     @classmethod
     def from_env(cls, profile: str | None = None) -> PipelineConfig:
         """Stages of a profile (``profile``, else $HISPATIAL_PROFILE, else the config file's "profile",
-        else "estimated"), then the config file's stages, then ``HISPATIAL_<STAGE>_BACKEND``."""
-        raw: dict[str, Any] = {}
-        path = os.environ.get("HISPATIAL_CONFIG")
-        if path:
-            with open(path) as f:
-                raw = json.load(f)
-        stages = profile_stages(profile or os.environ.get("HISPATIAL_PROFILE") or raw.get("profile") or "estimated")
-        for stage, spec in raw.get("stages", {}).items():
-            stages[stage] = spec
-        qa: dict[str, Any] = raw.get("qa", {})
-        training: dict[str, Any] = raw.get("training", {})
+        else "estimated"), then the config file's stages, then ``HISPATIAL_<STAGE>_BACKEND``, which
+        sets the backend's name only (the file's settings for it stay)."""
+        raw, source = read_config_file()
+        profile = profile or os.environ.get(PROFILE_ENV) or raw.get("profile") or "estimated"
+        if profile not in registry.PROFILES:
+            where = f"${PROFILE_ENV}" if os.environ.get(PROFILE_ENV) else f"profile in {source}"
+            raise ConfigError(f"{where}: unknown profile {profile!r}; valid: {', '.join(registry.PROFILES)}")
+        stages = profile_stages(profile)
+        for stage, spec in _section(raw, "stages", source).items():
+            if stage not in registry.BACKENDS:
+                raise ConfigError(f"{source}: stages.{stage}: no such stage; valid: {', '.join(registry.BACKENDS)}")
+            if not isinstance(spec, dict):
+                raise ConfigError(f"{source}: stages.{stage} must be an object like {{\"backend\": ...}}, not {spec!r}")
+            stages[stage] = {"backend": stages[stage]["backend"], **spec} if "backend" not in spec else dict(spec)
+        check_backend_variables()
         for stage in stages:
-            name = os.environ.get(f"HISPATIAL_{stage.upper()}_BACKEND")
-            if name and stages[stage].get("backend") != name:
-                # a new backend: the old one's flat settings go, every backend's own block stays
-                blocks = {k: v for k, v in stages[stage].items() if k in registry.BACKENDS.get(stage, {})}
-                stages[stage] = {"backend": name, **blocks}
-        return cls(stages=stages, qa=qa, training=training).validated()
+            name = os.environ.get(backend_env(stage))
+            if name:
+                stages[stage] = {**stages[stage], "backend": name}
+        qa, training = _section(raw, "qa", source), _section(raw, "training", source)
+        check_qa(qa, source)
+        check_keys(training, TRAINING_KEYS, f"{source}: training")
+        for key, value in training.items():
+            check_value(registry.Setting(key, None, TRAINING_KEYS[key]), value, f"{source}: training.{key}")
+        return cls(stages=stages, qa=qa, training=training).validated(source)
 
     @classmethod
     def exact(cls) -> PipelineConfig:
         """Every stage reads the scene engine's truth: the exact path."""
         return cls(stages=profile_stages("exact"))
 
-    def validated(self) -> PipelineConfig:
+    def validated(self, source: str = "the configuration") -> PipelineConfig:
         for stage, spec in self.stages.items():
-            if spec.get("backend") not in registry.BACKENDS.get(stage, {}):
-                known = ", ".join(sorted(registry.BACKENDS.get(stage, {})))
-                raise registry.UnknownBackend(f"unknown {stage} backend {spec.get('backend')!r}; known: {known}")
+            check_stage(stage, spec, source)
         return self
 
     def with_stage(self, stage: str, **spec: Any) -> PipelineConfig:
@@ -76,3 +106,122 @@ class PipelineConfig:
 
     def build(self, stage: str) -> Any:
         return registry.build_backend(stage, self.stages[stage])
+
+
+def read_config_file() -> tuple[dict[str, Any], str]:
+    """The JSON of ``$HISPATIAL_CONFIG`` ({} when unset) and how to name it in messages."""
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        return {}, f"${CONFIG_ENV}"
+    source = f"${CONFIG_ENV} ({path})"
+    try:
+        with open(path) as f:
+            raw = json.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: a folder, not a JSON file") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{source}: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: must hold a JSON object with sections {', '.join(SECTIONS)}")
+    check_keys(raw, SECTIONS, source, what="section")
+    return raw, source
+
+
+def _section(raw: dict[str, Any], name: str, source: str) -> dict[str, Any]:
+    value = raw.get(name) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {name} must be a JSON object, not {value!r}")
+    return value
+
+
+def check_keys(given: dict[str, Any], valid, where: str, what: str = "setting") -> None:
+    for key in given:
+        if key not in valid:
+            raise ConfigError(f"{where}: unknown {what} {key!r}{_did_you_mean(key, valid)}; valid: {', '.join(valid)}")
+
+
+def _did_you_mean(key: str, valid) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(key), list(valid), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_backend_variables() -> None:
+    """Every ``HISPATIAL_*_BACKEND`` variable names a stage and one of its backends."""
+    for var, value in os.environ.items():
+        m = re.fullmatch(r"HISPATIAL_(.+)_BACKEND", var)
+        if not m:
+            continue
+        stage = m.group(1).lower()
+        if stage not in registry.BACKENDS:
+            valid = ", ".join(backend_env(s) for s in registry.BACKENDS)
+            raise ConfigError(f"${var}: no stage {stage!r}; valid variables: {valid}")
+        if value and value not in registry.BACKENDS[stage]:
+            raise ConfigError(f"${var}: unknown {stage} backend {value!r}; valid: {', '.join(registry.BACKENDS[stage])}")
+
+
+def check_stage(stage: str, spec: dict[str, Any], source: str) -> None:
+    """The backend exists; every key is ``backend``, a block named after a backend of the stage, or a
+    setting some backend of the stage takes; blocks hold only their backend's settings; simple values
+    have their setting's type."""
+    names = registry.BACKENDS.get(stage)
+    if names is None:
+        raise ConfigError(f"{source}: stages.{stage}: no such stage; valid: {', '.join(registry.BACKENDS)}")
+    backend = spec.get("backend")
+    if backend not in names:
+        where = f"${backend_env(stage)}" if os.environ.get(backend_env(stage)) == backend else f"{source}: stages.{stage}.backend"
+        raise ConfigError(f"{where}: unknown {stage} backend {backend!r}; valid: {', '.join(names)}")
+    specs = {n: registry.backend_setting_specs(stage, n) for n in names}
+    every = sorted({k for s in specs.values() for k in s})
+    for key, value in spec.items():
+        if key == "backend":
+            continue
+        if key in names:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: stages.{stage}.{key} (the {key} backend's block) must be an object")
+            for sub, v in value.items():
+                if sub not in specs[key]:
+                    raise ConfigError(f"{source}: stages.{stage}.{key}.{sub}: {key} takes no setting {sub!r}"
+                                      f"{_did_you_mean(sub, specs[key])}; valid: {', '.join(specs[key]) or 'none'}")
+                check_value(specs[key][sub], v, f"{source}: stages.{stage}.{key}.{sub}")
+            continue
+        if key not in every:
+            raise ConfigError(f"{source}: stages.{stage}.{key}: no {stage} backend takes this setting"
+                              f"{_did_you_mean(key, every)}; valid: backend, {', '.join(every)}, "
+                              f"or a block per backend ({', '.join(names)})")
+        own = specs[backend].get(key)
+        if own is not None:
+            check_value(own, value, f"{source}: stages.{stage}.{key}")
+
+
+_TYPES = {"float": (int, float), "int": (int,), "bool": (bool,), "str": (str,), "None": (type(None),),
+          "dict": (dict,), "list": (list,), "tuple": (list, tuple)}
+
+
+def check_value(setting: registry.Setting, value: Any, where: str) -> None:
+    """Values of simple annotated types (float, int, bool, str, None, list, dict and unions of them)."""
+    parts = [re.sub(r"\[.*\]$", "", p.strip()) for p in setting.annotation.split("|")] if setting.annotation else []
+    if not parts or any(p not in _TYPES for p in parts):
+        return  # a type we do not check here: the backend's constructor does
+    allowed = tuple(t for p in parts for t in _TYPES[p])
+    if isinstance(value, bool) and bool not in allowed:
+        allowed = ()  # JSON true is not a number
+    if not isinstance(value, allowed):
+        raise ConfigError(f"{where}: expected {setting.annotation}, got {value!r}")
+
+
+def check_qa(qa: dict[str, Any], source: str) -> None:
+    """Keys are `QAConfig` fields, and `QAConfig` accepts the values."""
+    from hispatial_assets.qa.config import QAConfig
+
+    fields = {f.name: f for f in dataclasses.fields(QAConfig)}
+    check_keys(qa, fields, f"{source}: qa")
+    for key, value in qa.items():
+        check_value(registry.Setting(key, None, str(fields[key].type)), value, f"{source}: qa.{key}")
+    try:
+        QAConfig(**qa)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{source}: qa: {e}") from None

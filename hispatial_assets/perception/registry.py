@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import json
+from dataclasses import dataclass
 from typing import Any
 
 _P = "hispatial_assets.perception"
@@ -76,6 +78,32 @@ def backend_class(stage: str, name: str) -> type:
     return getattr(importlib.import_module(module), attr)
 
 
+class _Required:
+    def __repr__(self) -> str:
+        return "required"
+
+
+REQUIRED = _Required()  # the default of a setting a backend cannot run without (a checkpoint path)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting a backend takes: a keyword of its constructor, with its default and type."""
+
+    name: str
+    default: Any  # REQUIRED when there is none
+    annotation: str
+
+
+def backend_setting_specs(stage: str, name: str) -> dict[str, Setting]:
+    """The settings a backend declares: its constructor's keywords (private ones aside), with defaults.
+    What a stage's config may hold for it (config.py checks against this; the README lists it)."""
+    params = inspect.signature(backend_class(stage, name)).parameters.values()
+    return {p.name: Setting(p.name, REQUIRED if p.default is p.empty else p.default,
+                            p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", ""))
+            for p in params if not p.name.startswith("_") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 def identity_of(name: str, version: str, settings: dict[str, Any] | None) -> str:
     """``name@version`` plus a short hash of the settings that change outputs."""
     base = f"{name}@{version}"
@@ -102,10 +130,14 @@ def spec_identity(stage: str, spec: dict[str, Any]) -> str:
 
 def backend_settings(stage: str, spec: dict[str, Any]) -> dict[str, Any]:
     """The constructor settings of a stage spec: its flat keys plus the block named after the chosen
-    backend (``{"backend": "moge", "moge": {"path": ...}}``); other backends' blocks are ignored."""
+    backend (``{"backend": "moge", "moge": {"path": ...}}``). Other backends' blocks are ignored, and so
+    are flat keys only other backends take (a config holds them for when a variable switches backend)."""
     names = BACKENDS.get(stage, {})
-    block = spec.get(spec["backend"])
-    flat = {k: v for k, v in spec.items() if k != "backend" and k not in names}
+    chosen = spec["backend"]
+    own = backend_setting_specs(stage, chosen)
+    others = {k for n in names if n != chosen for k in backend_setting_specs(stage, n)}
+    block = spec.get(chosen)
+    flat = {k: v for k, v in spec.items() if k != "backend" and k not in names and (k in own or k not in others)}
     return {**flat, **(block if isinstance(block, dict) else {})}
 
 

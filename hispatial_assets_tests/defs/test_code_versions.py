@@ -35,7 +35,8 @@ def test_a_backend_variable_switches_to_a_block_the_config_file_holds(tmp_path, 
     monkeypatch.setenv("HISPATIAL_CONFIG", str(tmp_path / "c.json"))
     assert PipelineConfig.from_env().build("point_maps").seed == 3  # flat settings of the chosen backend
     monkeypatch.setenv("HISPATIAL_POINT_MAPS_BACKEND", "sensor")
-    config = PipelineConfig.from_env()  # the other backend's flat settings go, the blocks stay
-    assert config.stages["point_maps"] == {"backend": "sensor", "sensor": {"depth_scale": 500.0}, "moge": {"path": "/m.pt"}}
-    assert config.build("point_maps").depth_scale == 500.0
+    config = PipelineConfig.from_env()  # the variable sets the name only; the file's settings all stay
+    assert config.stages["point_maps"] == {"backend": "sensor", "seed": 3, "sensor": {"depth_scale": 500.0},
+                                           "moge": {"path": "/m.pt"}}
+    assert config.build("point_maps").depth_scale == 500.0  # the sensor block; synthetic_noisy's seed is not passed
     assert spec_identity("point_maps", config.stages["point_maps"]) == identity(config.build("point_maps"))
