@@ -24,11 +24,10 @@ import polars as pl
 from filelock import FileLock
 
 from hispatial_assets import schema
+from hispatial_assets.bundled import VIEWS_DIR
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
-VIEWS_DIR = SQL_DIR / "views"
 SCHEMA_FILE = "_schema.parquet"  # zero-row file per table so views exist before any data
 
 

@@ -6,7 +6,8 @@ import math
 import dagster as dg
 import polars as pl
 
-from hispatial_assets.catalog.duckdb import SQL_DIR, query
+from hispatial_assets.bundled import sql_text
+from hispatial_assets.catalog.duckdb import query
 from hispatial_assets.defs.common import finish, now
 from hispatial_assets.defs.partitions import drops
 from hispatial_assets.defs.perception import REFRESH, rotations_by_image
@@ -123,8 +124,8 @@ def _coverage_md(cov: pl.DataFrame) -> str:
           description="SQL (sql/qa_stats.sql) over all QA: counts by level, task, format; answer distributions.")
 def qa_stats(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
     started, root = now(), data_root.data_root()
-    counts = query(root, (SQL_DIR / "qa_stats.sql").read_text())
-    yes = query(root, (SQL_DIR / "qa_stats.sql").read_text() + "\nSELECT * FROM qa_yes_share;")
+    counts = query(root, sql_text("qa_stats.sql"))
+    yes = query(root, sql_text("qa_stats.sql") + "\nSELECT * FROM qa_yes_share;")
     data, uri = io.parquet_bytes(counts), io.join(root.root, "tables", "qa_stats", "counts.parquet")
     io.write_bytes(uri, data)
     md = ["| level | task | format | rows |", "|---|---|---|---|"] + [
