@@ -1,19 +1,31 @@
-"""`hispatial ...`: demo, make-drop, add-drop, sql, status, export, backfill, verify, train, evaluate (DESIGN §8)."""
+"""`hispatial ...`: demo, make-drop, add-drop, sql, status, export, backfill, verify, train, evaluate (DESIGN §8).
+
+Every mistake in a flag, a value, or the configuration ends in one line on stderr that names it and
+what is valid, with exit code 2; an unexpected failure in one line with exit code 1
+(``HISPATIAL_TRACEBACK=1`` shows the traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import time
 from pathlib import Path
 
 import polars as pl
 
-from hispatial_assets.storage.layout import DataRoot, check_drop_id
+from hispatial_assets.storage.layout import DataRoot, InvalidDropId, check_drop_id
 
 
 EXIT_WARNINGS = 3  # the run succeeded but a warning check failed (e.g. every file of the drop was rejected)
+TRACEBACK_ENV = "HISPATIAL_TRACEBACK"
+
+
+class CliError(Exception):
+    """A bad argument found after parsing (a missing file, an unknown drop): one line, exit 2."""
 
 
 def _root(args: argparse.Namespace) -> DataRoot:
@@ -30,9 +42,16 @@ def _dagster(args: argparse.Namespace):
     return root, orchestrate.get_instance(), orchestrate.load_definitions(root)
 
 
+def _flat(df: pl.DataFrame) -> pl.DataFrame:
+    """List and struct columns as JSON text: CSV holds only flat values."""
+    nested = [name for name, dtype in df.schema.items() if dtype.is_nested() or dtype == pl.Object]
+    return df.with_columns(pl.Series(name, [None if v is None else json.dumps(v, default=str) for v in df[name].to_list()],
+                                     dtype=pl.String) for name in nested)
+
+
 def _print_frame(df: pl.DataFrame, fmt: str = "table") -> None:
     if fmt == "csv":
-        sys.stdout.write(df.write_csv())
+        sys.stdout.write(_flat(df).write_csv())
     elif fmt == "json":
         sys.stdout.write(json.dumps(df.to_dicts(), default=str, indent=1) + "\n")
     else:
@@ -76,20 +95,34 @@ def cmd_add_drop(args: argparse.Namespace) -> int:
     instance = orchestrate.get_instance()
     orchestrate.register_drops(instance, [drop_id])
     print(f"registered drop {drop_id!r} ({dest})")
-    if args.run:
-        defs = orchestrate.load_definitions(root)
-        result = orchestrate.materialize_drop(defs, instance, drop_id)
-        warnings = orchestrate.check_warnings(result)
-        status = "FAILED" if not result.success else "finished with warnings" if warnings else "success"
-        print(f"run {result.run_id}: {status}")
-        for warning in warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        return 1 if not result.success else EXIT_WARNINGS if warnings else 0
-    return 0
+    if not args.run:
+        return 0
+    run_id, success = None, False
+    if orchestrate.sensor_daemon_alive(instance):
+        # the daemon's drop_sensor requests a run for this drop anyway: follow that one, start no second
+        from hispatial_assets.defs.sensors import sensor_interval_s
+
+        appear_s = 2 * sensor_interval_s() + 60
+        print(f"a dagster daemon is running on this instance: waiting for its drop_sensor's run (up to {appear_s:.0f}s "
+              "to appear; Ctrl-C stops waiting, not the run)", flush=True)
+        followed = orchestrate.wait_for_sensor_run(instance, drop_id, appear_s=appear_s)
+        if followed is None:
+            print(f"no run from the drop_sensor after {appear_s:.0f}s (stopped, or watching another root?): running it here")
+        else:
+            run_id, success = followed
+    if run_id is None:
+        result = orchestrate.materialize_drop(orchestrate.load_definitions(root), instance, drop_id)
+        run_id, success = result.run_id, result.success
+    warnings = orchestrate.check_warnings(instance, run_id)
+    print(f"run {run_id}: {'FAILED' if not success else 'finished with warnings' if warnings else 'success'}")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 1 if not success else EXIT_WARNINGS if warnings else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from hispatial_assets import orchestrate
+    from hispatial_assets.bundled import sql_text
     from hispatial_assets.catalog.duckdb import query
     from hispatial_assets.config import PipelineConfig
     from hispatial_assets.scenes import write_drop
@@ -121,19 +154,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("[dagster] materializing qa_stats (all drops) ...", flush=True)
     if not orchestrate.materialize_unpartitioned(defs, instance):
         failed.append("qa_stats")
-    summary = query(root, (Path(orchestrate.SQL_DIR) / "demo_summary.sql").read_text())
+    summary = query(root, sql_text("demo_summary.sql"))
     print("\nSummary:")
     _print_frame(summary)
     _print_against_truth(root, drop_ids)
     env = "HISPATIAL_PROFILE=exact " if args.exact else ""
     print(f"\nDone in {time.time() - t0:.1f}s. Data root: {root.root}")
+    dagster = f"{_executable('dagster')} dev" + ("" if Path("workspace.yaml").is_file() else " -m hispatial_assets.definitions")
+    hispatial = _executable("hispatial")
     print("Next:")
-    print(f"  {env}DAGSTER_HOME={orchestrate.dagster_home()} HISPATIAL_ROOT={root.root} .venv/bin/dagster dev   # web UI on http://127.0.0.1:3000")
-    print(f"  .venv/bin/hispatial sql \"select drop_id, count(*) from images group by all\" --root {root.root}")
-    print(f"  .venv/bin/hispatial sql sql/qa_stats.sql --root {root.root}")
-    print(f"  .venv/bin/hispatial verify --root {root.root} [--against gt_objects]")
-    print(f"  {env}.venv/bin/hispatial status --root {root.root}")
+    print(f"  {env}DAGSTER_HOME={orchestrate.dagster_home()} HISPATIAL_ROOT={root.root} {dagster}   # web UI on http://127.0.0.1:3000")
+    print(f"  {hispatial} sql \"select drop_id, count(*) from images group by all\" --root {root.root}")
+    print(f"  {hispatial} sql sql/qa_stats.sql --root {root.root}")
+    print(f"  {hispatial} verify --root {root.root} [--against gt_objects]")
+    print(f"  {env}{hispatial} status --root {root.root}")
     return 1 if failed else 0
+
+
+def _executable(name: str) -> str:
+    """How to call a console script of this environment from here: relative when under the current folder."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        return name
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _print_against_truth(root, drop_ids: list[str]) -> None:
@@ -160,9 +206,7 @@ def _print_against_truth(root, drop_ids: list[str]) -> None:
 def cmd_sql(args: argparse.Namespace) -> int:
     from hispatial_assets.catalog.duckdb import CatalogError, query
 
-    text = args.query
-    if text.endswith(".sql") and Path(text).exists():
-        text = Path(text).read_text()
+    text = _query_text(args.query)
     try:
         df = query(_root(args), text)
     except CatalogError as e:
@@ -173,6 +217,23 @@ def cmd_sql(args: argparse.Namespace) -> int:
         return 2
     _print_frame(df, args.format)
     return 0
+
+
+def _query_text(arg: str) -> str:
+    """SQL text, or the file it names (anything ending in .sql). ``sql/<name>.sql`` that is not a
+    file here is the shipped query of that name, so the README's commands work from any folder."""
+    from hispatial_assets.bundled import sql_text, shipped_queries
+
+    if not arg.rstrip().endswith(".sql"):
+        return arg
+    path = Path(arg.strip())
+    if path.is_file():
+        return path.read_text()
+    if len(path.parts) == 2 and path.parts[0] == "sql" and path.name in shipped_queries():
+        return sql_text(path.name)
+    what = "is a folder" if path.is_dir() else "no such file"
+    raise CliError(f"{arg}: {what}; give a query, a .sql file, or a shipped query: "
+                   f"{', '.join('sql/' + q for q in shipped_queries())}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -229,6 +290,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         return 1
     if not runs:
         print("nothing is stale")
+        return 0
     failed = [p for p, _, ok in runs if not ok]
     print(f"{len(runs)} partition runs{' planned' if args.dry_run else ''}; {len(failed)} failed")
     return 1 if failed else 0
@@ -251,22 +313,31 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from hispatial_assets.catalog.duckdb import query
-    from hispatial_assets.qa.export import export_hf_parquet, export_llava_json
-
+    from hispatial_assets.qa.export import ExportError, export_hf_parquet, export_llava_json
     root = _root(args)
-    levels = [int(v) for v in args.levels.split(",")] if args.levels else None
-    tasks = args.tasks.split(",") if args.tasks else None
-    drop_ids = [check_drop_id(d) for d in args.drops.split(",")] if args.drops else []
-    where = f"WHERE drop_id IN ({', '.join(repr(d) for d in drop_ids)})" if drop_ids else ""
+    known = query(root, "SELECT DISTINCT drop_id FROM qa ORDER BY 1")["drop_id"].to_list()
+    unknown = [d for d in args.drops or [] if d not in known]
+    if unknown:
+        raise CliError(f"--drops: no QA for {', '.join(unknown)}; drops with QA: {', '.join(known) or 'none'}")
+    where = f"WHERE drop_id IN ({', '.join(repr(d) for d in args.drops)})" if args.drops else ""
     qa = query(root, f"SELECT * FROM qa {where}")
     images = query(root, "SELECT * FROM images")
     point_maps = query(root, "SELECT * FROM point_maps")
-    if args.format == "hf":
-        out = export_hf_parquet(qa, images, point_maps, args.out, levels=levels, tasks=tasks)
-    else:
-        out = export_llava_json(qa, images, args.out, point_maps_frame=point_maps, levels=levels, tasks=tasks)
-    print(f"wrote {out}")
+    out_uri, image_root = _absolute(args.out), _absolute(args.image_root) if args.image_root else root.root
+    export = export_hf_parquet if args.format == "hf" else export_llava_json
+    try:
+        out = export(qa, images, out_uri=out_uri, point_maps_frame=point_maps, levels=args.levels, tasks=args.tasks,
+                     image_root=None if args.copy_images else image_root, copy=args.copy_images)
+    except ExportError as e:
+        raise CliError(str(e)) from None
+    where_media = "copied beside it (paths relative to its folder)" if args.copy_images else f"with paths relative to {image_root}"
+    print(f"wrote {out}: images and point maps {where_media}")
     return 0
+
+
+def _absolute(path: str) -> str:
+    """Local paths absolute (and without a trailing slash), URLs as given."""
+    return path if "://" in path else os.path.abspath(path)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -391,42 +462,105 @@ def _evaluate_ablation(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: what was wrong and what is valid, no usage block."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _count(text: str) -> int:
+    if not re.fullmatch(r"\d+", text.strip()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return int(text)
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, not {text!r}")
+    return value
+
+
+def _levels(text: str) -> list[int]:
+    """``1,2`` (or ``l1,L2``, the levels' asset names) -> [1, 2]."""
+    levels = []
+    for part in text.split(","):
+        m = re.fullmatch(r"[lL]?([0-3])", part.strip())
+        if not m:
+            raise argparse.ArgumentTypeError(f"unknown level {part.strip()!r}; valid: 0, 1, 2, 3 (comma-separated, e.g. 1,2)")
+        levels.append(int(m.group(1)))
+    return levels
+
+
+def _tasks(text: str) -> list[str]:
+    from hispatial_assets.qa.config import TASKS
+
+    tasks = [t.strip() for t in text.split(",")]
+    for task in tasks:
+        if task not in TASKS:
+            raise argparse.ArgumentTypeError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
+    return tasks
+
+
+def _drop_ids(text: str) -> list[str]:
+    try:
+        return [check_drop_id(d.strip()) for d in text.split(",")]
+    except InvalidDropId as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _device(text: str) -> str:
+    if not re.fullmatch(r"cpu|auto|cuda(:\d+)?|mps", text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; valid: cpu, cuda, cuda:N, mps, auto")
+    return text
+
+
+FORMATS = ("table", "csv", "json")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hispatial", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    from hispatial_assets.model.recipes import ALL_RECIPES
+
+    p = _Parser(prog="hispatial", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn, help_: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help_)
+        sp = sub.add_parser(name, help=help_, description=help_)
         sp.add_argument("--root", default=None, help="data root (default: $HISPATIAL_ROOT or ./data)")
         sp.set_defaults(fn=fn)
         return sp
 
     sp = add("demo", cmd_demo, "make scene-engine drops and materialize the graph end-to-end")
-    sp.add_argument("--drops", type=int, default=2)
-    sp.add_argument("--images", type=int, default=8)
+    sp.add_argument("--drops", type=_count, default=2)
+    sp.add_argument("--images", type=_count, default=8, help="images per drop")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--exact", action="store_true",
                     help="exact path: every stage reads the scene engine's truth (default: estimated)")
 
     sp = add("make-drop", cmd_make_drop, "scene engine -> a drop folder under ROOT/drops/ID")
     sp.add_argument("--id", required=True)
-    sp.add_argument("--images", type=int, default=8)
+    sp.add_argument("--images", type=_count, default=8)
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--outdoor-share", type=float, default=0.25)
+    sp.add_argument("--outdoor-share", type=_share, default=0.25)
     sp.add_argument("--sensor", action="store_true", help="also write depth + intrinsics sidecars")
 
     sp = add("add-drop", cmd_add_drop, "register a folder of images as a drop (copied under ROOT/drops)")
     sp.add_argument("path")
     sp.add_argument("--id", default=None, help="drop id (default: the folder name)")
-    sp.add_argument("--run", action="store_true", help="materialize it now instead of waiting for the sensor "
+    sp.add_argument("--run", action="store_true", help="materialize it now instead of waiting for the sensor; with a "
+                    "dagster daemon running, wait for the drop_sensor's run instead of starting a second one "
                     f"(exit code {EXIT_WARNINGS}: done, with warnings, e.g. every file rejected)")
 
     sp = add("sql", cmd_sql, "read-only SQL over the catalog (a query or a .sql file)")
-    sp.add_argument("query")
-    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.add_argument("query", help="SQL text, a .sql file, or a shipped query (sql/qa_stats.sql, ...)")
+    sp.add_argument("--format", choices=FORMATS, default="table")
 
     sp = add("status", cmd_status, "partitions, and which are stale and why (outputs missing or damaged included)")
-    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.add_argument("--format", choices=FORMATS, default="table")
     sp.add_argument("--deep", action="store_true", help="rehash every output file (default: check existence and size)")
 
     sp = add("refresh", cmd_refresh, "rematerialize exactly the stale partitions (after a backend change)")
@@ -439,17 +573,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--downstream", action="store_true", help="also everything downstream of the assets")
 
     sp = add("train", cmd_train, "build a recipe's training rows and train its checkpoint (records it in the catalog)")
-    sp.add_argument("--recipe", required=True, help="full, no_l0_l1, no_l1_l2, rgb_only, rgb_reldepth, rgb_xyz, "
-                    "rgb_gt_xyz, or a baseline (oracle, prior, geometry)")
-    sp.add_argument("--max-steps", type=int, default=None, help="training steps (default: TrainConfig's)")
-    sp.add_argument("--device", default=None, help="cpu, cuda or auto (default: the config's, else cpu)")
+    sp.add_argument("--recipe", required=True, choices=ALL_RECIPES, metavar="RECIPE",
+                    help=f"{', '.join(ALL_RECIPES)}")
+    sp.add_argument("--max-steps", type=_count, default=None, help="training steps (default: TrainConfig's)")
+    sp.add_argument("--device", type=_device, default=None, help="cpu, cuda[:N], mps or auto (default: the config's, else cpu)")
 
-    sp = add("export", cmd_export, "QA to Hugging Face datasets Parquet or LLaVA JSON")
+    sp = add("export", cmd_export, "QA to Hugging Face datasets Parquet or LLaVA JSON, with portable paths")
     sp.add_argument("--out", required=True, help="output file (fsspec URL or path)")
     sp.add_argument("--format", choices=["hf", "llava"], default="hf")
-    sp.add_argument("--levels", default=None, help="e.g. 0,1")
-    sp.add_argument("--tasks", default=None, help="e.g. distance,direction")
-    sp.add_argument("--drops", default=None, help="comma-separated drop ids")
+    sp.add_argument("--levels", type=_levels, default=None, help="e.g. 0,1")
+    sp.add_argument("--tasks", type=_tasks, default=None, help="e.g. distance,direction")
+    sp.add_argument("--drops", type=_drop_ids, default=None, help="comma-separated drop ids")
+    media = sp.add_mutually_exclusive_group()
+    media.add_argument("--image-root", default=None,
+                       help="write image and point-map paths relative to this folder (default: the data root)")
+    media.add_argument("--copy-images", action="store_true",
+                       help="copy images and point maps beside the output; paths relative to its folder")
 
     sp = add("verify", cmd_verify, "read every QA row back from its text and check it (exit 1 on any failure)")
     sp.add_argument("--drop", default=None, help="one drop id (default: every drop with QA)")
@@ -457,7 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="objects: the geometry the rows came from, every field exactly; gt_objects: the scene "
                     "engine's truth, the share of answers that stay true (label noise)")
     sp.add_argument("--show", type=int, default=20, help="failures to print")
-    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.add_argument("--format", choices=FORMATS, default="table")
 
     sp = add("evaluate", cmd_evaluate, "score recipes and baselines on benchmarks; report; run the ablations")
     sp.add_argument("--recipe", help="a recipe or baseline, comma-separated, or 'all'")
@@ -471,20 +610,49 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-steps", type=int, default=None, help="ablation: training steps per recipe (default 1000)")
     sp.add_argument("--train-set", action="append", metavar="KEY=VALUE",
                     help="ablation: a training setting over $HISPATIAL_CONFIG's \"training\" (e.g. device=cuda lr=2e-5)")
-    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.add_argument("--format", choices=FORMATS, default="table")
+    p.subcommands = sub.choices  # name -> parser, for unrecognized-argument messages
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    from hispatial_assets.perception.registry import UnknownBackend
-    from hispatial_assets.storage.layout import InvalidDropId
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parsed arguments; an unknown flag is named with the flags its command takes."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = parser.subcommands[args.command]
+        flags = sorted({o for a in command._actions for o in a.option_strings if o.startswith("--")} - {"--help"})
+        command.error(f"unrecognized arguments: {' '.join(extra)}; {args.command} takes: {', '.join(flags)}")
+    return args
 
-    args = build_parser().parse_args(argv)
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input (a flag, a value, the configuration, a missing file): one line, exit 2."""
+    from hispatial_assets.catalog.duckdb import CatalogError
+    from hispatial_assets.config import ConfigError
+    from hispatial_assets.model.recipes import UnknownRecipe
+    from hispatial_assets.perception.registry import UnknownBackend
+
+    return (CliError, ConfigError, UnknownBackend, UnknownRecipe, InvalidDropId, CatalogError, FileNotFoundError,
+            NotADirectoryError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         return int(args.fn(args) or 0)
-    except (InvalidDropId, UnknownBackend, FileNotFoundError) as e:
+    except user_errors() as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - a user sees one line, not a traceback
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        first = (str(e).strip().splitlines() or [""])[0]
+        print(f"error: {type(e).__name__}: {first} (set {TRACEBACK_ENV}=1 for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

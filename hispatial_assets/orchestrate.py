@@ -10,27 +10,28 @@ import os
 import shutil
 import socket
 import sys
-from pathlib import Path
+import time
 
 import dagster as dg
 import polars as pl
 
+from hispatial_assets.bundled import DAGSTER_YAML, default_dagster_home, sql_text
 from hispatial_assets.catalog.duckdb import connect
 from hispatial_assets.defs.partitions import drops
 from hispatial_assets.storage.layout import DataRoot
 from hispatial_assets.storage.outputs import check_outputs
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-SQL_DIR = PROJECT_DIR / "sql"
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # CLI runs print progress, not events
+# CLI runs print their own progress and one line per failed step (`run_failures`), not Dagster's event log
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def dagster_home() -> str:
-    """$DAGSTER_HOME, else the project's dagster_home/ (what `dagster dev` uses per the README)."""
-    home = os.environ.get("DAGSTER_HOME") or str(PROJECT_DIR / "dagster_home")
+    """$DAGSTER_HOME, else the checkout's dagster_home/, else ./dagster_home (see bundled.py), seeded
+    with the shipped dagster.yaml."""
+    home = default_dagster_home()
     os.makedirs(home, exist_ok=True)
     if not os.path.exists(os.path.join(home, "dagster.yaml")):
-        shutil.copy(PROJECT_DIR / "dagster_home" / "dagster.yaml", os.path.join(home, "dagster.yaml"))
+        shutil.copy(DAGSTER_YAML, os.path.join(home, "dagster.yaml"))
     os.environ["DAGSTER_HOME"] = home
     return home
 
@@ -120,8 +121,25 @@ def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, *, tags: dict[s
     """``execute_in_process`` for CLI runs: first clean up after killed runs, then run with this
     process's pid recorded in the run's tags."""
     fail_dead_runs(instance, log=lambda message: print(message, file=sys.stderr))
-    return job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
-                                  tags={**(tags or {}), **process_tags()}, **kwargs)
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
+                                    tags={**(tags or {}), **process_tags()}, **kwargs)
+    for line in run_failures(instance, result.run_id):
+        print(line, file=sys.stderr)
+    return result
+
+
+def run_failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """One line per failed step of a run: the step and its root error (e.g. a missing checkpoint)."""
+    lines = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        error = entry.dagster_event.event_specific_data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        message = (error.message.strip().splitlines() or [""])[0] if error else "failed"
+        if error and error.cls_name and f"{error.cls_name}: " in message:
+            message = f"{error.cls_name}: {message.split(f'{error.cls_name}: ', 1)[1]}"
+        lines.append(f"step {entry.dagster_event.step_key} failed: {message}")
+    return lines
 
 
 def materialize_drop(defs: dg.Definitions, instance: dg.DagsterInstance, drop_id: str,
@@ -129,12 +147,42 @@ def materialize_drop(defs: dg.Definitions, instance: dg.DagsterInstance, drop_id
     return execute(defs.resolve_job_def(job_name), instance, partition_key=drop_id, tags={"hispatial/source": "cli"})
 
 
-def check_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
+def check_warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     """Failed WARN-severity checks of a run (e.g. a drop whose every file was rejected), as text."""
-    evaluations = [e.event_specific_data for e in result.all_events
-                   if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+    entries = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    evaluations = [e.dagster_event.event_specific_data for e in entries if e.dagster_event]
     return [f"{c.asset_key.to_user_string()} {c.check_name}: {c.description or 'failed'}"
             for c in evaluations if not c.passed and c.severity == dg.AssetCheckSeverity.WARN]
+
+
+SENSOR_TAG, PARTITION_TAG = "dagster/sensor_name", "dagster/partition"
+ENDED = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+
+
+def sensor_daemon_alive(instance: dg.DagsterInstance, within_s: float = 90.0) -> bool:
+    """Whether a dagster daemon (`dagster dev`, `dagster-daemon run`) evaluates sensors on this
+    instance: its sensor heartbeat (every 30 s) is recent."""
+    beat = instance.get_daemon_heartbeats().get("SENSOR")
+    return beat is not None and time.time() - beat.timestamp <= within_s
+
+
+def wait_for_sensor_run(instance: dg.DagsterInstance, drop_id: str, *, appear_s: float, poll_s: float = 1.0,
+                        log=print) -> tuple[str, bool] | None:
+    """(run id, succeeded) of the drop_sensor's run of ``drop_id``, followed until it ends; None when
+    none appears within ``appear_s`` (the sensor stopped, or watching another data root)."""
+    deadline, announced = time.monotonic() + appear_s, None
+    while True:
+        runs = instance.get_runs(dg.RunsFilter(tags={SENSOR_TAG: "drop_sensor", PARTITION_TAG: drop_id}), limit=1)
+        if runs:
+            run = runs[0]
+            if announced != run.run_id:
+                log(f"run {run.run_id} (drop_sensor): {run.status.value.lower()} ...")
+                announced = run.run_id
+            if run.status in ENDED:
+                return run.run_id, run.status == dg.DagsterRunStatus.SUCCESS
+        elif time.monotonic() > deadline:
+            return None
+        time.sleep(poll_s)
 
 
 def partitioned_assets(defs: dg.Definitions) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -185,7 +233,7 @@ def stale_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, root: D
             con.execute(f"CREATE TEMP TABLE {name}({columns})")
             if rows:
                 con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(rows[0]))})", rows)
-        con.execute((SQL_DIR / "recorded_lineage.sql").read_text())
+        con.execute(sql_text("recorded_lineage.sql"))
         damaged = []
         for asset, partition, outputs in con.sql("SELECT asset, partition, outputs FROM latest").fetchall():
             problems = check_outputs(outputs, deep=deep)
@@ -195,7 +243,7 @@ def stale_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, root: D
         con.execute("CREATE TEMP TABLE damaged(asset VARCHAR, partition VARCHAR, reason VARCHAR)")
         if damaged:
             con.executemany("INSERT INTO damaged VALUES (?, ?, ?)", damaged)
-        return con.sql((SQL_DIR / "stale_partitions.sql").read_text()).pl()
+        return con.sql(sql_text("stale_partitions.sql")).pl()
     finally:
         con.close()
 
@@ -278,7 +326,9 @@ def backfill(defs: dg.Definitions, instance: dg.DagsterInstance, assets: list[st
     keys = [dg.AssetKey(a) for a in assets]
     unknown = [a for a, k in zip(assets, keys) if not graph.has(k)]
     if unknown:
-        raise ValueError(f"unknown asset(s): {', '.join(unknown)}")
+        valid = sorted(k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None
+                       and getattr(graph.get(k).partitions_def, "name", None) == drops.name)
+        raise ValueError(f"unknown asset(s): {', '.join(unknown)}; drop-partitioned assets: {', '.join(valid)}")
     selection = dg.AssetSelection.assets(*keys)
     if downstream:
         selection = selection.downstream()
