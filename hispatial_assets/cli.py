@@ -60,12 +60,14 @@ def _print_frame(df: pl.DataFrame, fmt: str = "table") -> None:
 
 
 def cmd_make_drop(args: argparse.Namespace) -> int:
+    from hispatial_assets.progress import bar
     from hispatial_assets.scenes import write_drop
 
     root = _root(args)
     drop_id = check_drop_id(args.id)
-    ids = write_drop(root.root, drop_id, n_images=args.images, seed=args.seed,
-                     outdoor_share=args.outdoor_share, sensor_sidecars=args.sensor)
+    with bar(args.images, f"render {drop_id}", "image") as images:
+        ids = write_drop(root.root, drop_id, n_images=args.images, seed=args.seed,
+                         outdoor_share=args.outdoor_share, sensor_sidecars=args.sensor, progress=images.update)
     print(f"wrote {len(ids)} images to {root.drop_uri(drop_id)}")
     return 0
 
@@ -125,6 +127,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from hispatial_assets.bundled import sql_text
     from hispatial_assets.catalog.duckdb import query
     from hispatial_assets.config import PipelineConfig
+    from hispatial_assets.progress import bar
     from hispatial_assets.scenes import write_drop
 
     root, instance = _root(args), orchestrate.get_instance()
@@ -136,7 +139,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                            "boxes fitted to truth masks, orientation from the boxes"), flush=True)
     for i, drop_id in enumerate(drop_ids):
         print(f"[scene engine] drop {drop_id}: rendering {args.images} images ...", flush=True)
-        write_drop(root.root, drop_id, n_images=args.images, seed=args.seed + 1000 * i)
+        with bar(args.images, f"render {drop_id}", "image") as images:
+            write_drop(root.root, drop_id, n_images=args.images, seed=args.seed + 1000 * i, progress=images.update)
     orchestrate.register_drops(instance, drop_ids)
     failed = []
     for drop_id in drop_ids:
@@ -259,19 +263,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from hispatial_assets.catalog.duckdb import query
     from hispatial_assets.config import PipelineConfig
-    from hispatial_assets.model.recipes import UnknownRecipe
+    from hispatial_assets.model.recipes import BASELINES
     from hispatial_assets.model.runs import build_and_train
+    from hispatial_assets.model.train import TrainConfig
+    from hispatial_assets.progress import bar, say
 
     root = _root(args)
     settings = dict(PipelineConfig.from_env().training)
     if args.device:
         settings["device"] = args.device
+    max_steps = args.max_steps or settings.pop("max_steps", None)  # the flag over the config's
+    settings.pop("max_steps", None)
+    total = None if args.recipe in BASELINES else max_steps or TrainConfig.max_steps
     t0, c0 = time.time(), time.process_time()
-    try:
-        row = build_and_train(root, args.recipe, max_steps=args.max_steps, **settings)
-    except UnknownRecipe as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    with bar(total, f"train {args.recipe}", "step") as steps:
+        row = build_and_train(root, args.recipe, max_steps=max_steps, log=say, progress=steps.update, **settings)
     print(f"checkpoint {row['uri']} (step {row['step']}, train loss {row['train_loss']}) "
           f"in {time.time() - t0:.0f}s wall, {time.process_time() - c0:.0f}s CPU")
     _print_frame(query(root, f"SELECT recipe, step, train_loss, val_loss, finished_at FROM checkpoints "

@@ -116,13 +116,28 @@ def fail_dead_runs(instance: dg.DagsterInstance, log=None) -> list[str]:
     return failed
 
 
+STEP_ENDS = (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_SKIPPED)
+
+
 def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, *, tags: dict[str, str] | None = None,
-            **kwargs) -> dg.ExecuteInProcessResult:
+            asset_selection: list[dg.AssetKey] | None = None, **kwargs) -> dg.ExecuteInProcessResult:
     """``execute_in_process`` for CLI runs: first clean up after killed runs, then run with this
-    process's pid recorded in the run's tags."""
+    process's pid recorded in the run's tags, a progress bar over its steps on a terminal, and one
+    line per failed step on stderr."""
+    import uuid
+
+    from hispatial_assets.progress import bar
+
     fail_dead_runs(instance, log=lambda message: print(message, file=sys.stderr))
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
-                                    tags={**(tags or {}), **process_tags()}, **kwargs)
+    steps = len((job.get_subset(asset_selection=set(asset_selection)) if asset_selection else job).graph.nodes)
+    run_id = str(uuid.uuid4())
+    partition = kwargs.get("partition_key")
+    with bar(steps, f"{job.name}{f'[{partition}]' if partition else ''}", "step") as steps_bar:
+        instance.add_event_listener(run_id, lambda entry: steps_bar.update(1) if entry.dagster_event_type in STEP_ENDS
+                                    else None)
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, run_id=run_id,
+                                        tags={**(tags or {}), **process_tags()}, asset_selection=asset_selection,
+                                        **kwargs)
     for line in run_failures(instance, result.run_id):
         print(line, file=sys.stderr)
     return result

@@ -264,7 +264,8 @@ def record_checkpoints(root: DataRoot, recipe: str, rows: list[dict]) -> pl.Data
     return table
 
 
-def train_recipe(root: DataRoot, recipe: str, *, max_steps: int | None = None, log=print, **overrides: Any) -> dict:
+def train_recipe(root: DataRoot, recipe: str, *, max_steps: int | None = None, log=print, progress=None,
+                 **overrides: Any) -> dict:
     """Train a recipe on its SFT rows (built first when absent) and record every saved checkpoint in
     the catalog; returns the checkpoints row of the last one.
 
@@ -291,7 +292,7 @@ def train_recipe(root: DataRoot, recipe: str, *, max_steps: int | None = None, l
 
     run_dir = _run_dir(root, recipe, key)
     cfg = TrainConfig(rows_uri=sft_uri, out_dir=run_dir, input_mode=RECIPES[recipe].modality, recipe=recipe, **settings)
-    train(cfg, log=log)
+    train(cfg, log=log, progress=progress)
     saved = []
     for d in step_dirs(run_dir):
         state = read_trainer_state(d)
@@ -352,7 +353,7 @@ def history_of(uri: str) -> list[dict]:
     return json.loads(io.read_bytes(state)).get("history", []) if io.exists(state) else []
 
 
-def build_and_train(root: DataRoot, recipe: str, *, max_steps: int | None = None, log=print,
+def build_and_train(root: DataRoot, recipe: str, *, max_steps: int | None = None, log=print, progress=None,
                     **settings: Any) -> dict:
     """What ``hispatial train`` runs outside Dagster: rebuild the recipe's rows, train (resuming a killed
     run), and write the same lineage records the two assets write, so `status` sees either path.
@@ -367,7 +368,7 @@ def build_and_train(root: DataRoot, recipe: str, *, max_steps: int | None = None
                    rows=len(sft.rows), started_at=started, input_versions=sft.input_versions, run_id=run_id)
     log(f"sft_dataset[{recipe}]: {len(sft.rows)} rows from {len(sft.drops)} drops (data version {sft.data_version[:12]})")
     started = datetime.now(timezone.utc)
-    row = train_recipe(root, recipe, max_steps=max_steps, log=log, **overrides)
+    row = train_recipe(root, recipe, max_steps=max_steps, log=log, progress=progress, **overrides)
     record_lineage(root, "checkpoints", recipe, code_version=row["code_version"], data_version=checkpoint_digest(row["uri"]),
                    rows=int(row["step"]), started_at=started, input_versions={"sft_dataset": row["data_version"]},
                    run_id=run_id)

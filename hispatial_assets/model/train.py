@@ -204,14 +204,16 @@ def _restore(state_dir: Path, optimizer) -> tuple[int, list[dict]]:
     return int(state["step"]), read_trainer_state(state_dir).get("history", [])
 
 
-def train(cfg: TrainConfig, *, log: Callable[[str], Any] = print) -> Path:
-    """Train (or resume) to ``cfg.max_steps``; returns the last checkpoint's folder."""
+def train(cfg: TrainConfig, *, log: Callable[[str], Any] = print,
+          progress: Callable[[int], Any] | None = None) -> Path:
+    """Train (or resume) to ``cfg.max_steps``; returns the last checkpoint's folder. ``progress(n)``:
+    n more steps done (the steps a resumed run skips come first)."""
     device = _device(cfg.device, _distributed()[2])
     with torch_threads(cfg.cpu_threads if device.type == "cpu" else None):
-        return _train(cfg, device, log)
+        return _train(cfg, device, log, progress or (lambda n: None))
 
 
-def _train(cfg: TrainConfig, device: torch.device, log: Callable[[str], Any]) -> Path:
+def _train(cfg: TrainConfig, device: torch.device, log: Callable[[str], Any], progress: Callable[[int], Any]) -> Path:
     import torch.distributed as dist
 
     from hispatial_assets.model.data import Collator, SftDataset, StepSampler
@@ -239,6 +241,7 @@ def _train(cfg: TrainConfig, device: torch.device, log: Callable[[str], Any]) ->
     step, history = _restore(resumed_from, optimizer) if resumed_from else (0, [])
     if resumed_from and rank == 0:
         log(f"resumed from {resumed_from} at step {step}")
+    progress(step)
     ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if on_cuda else None) \
         if world > 1 else model
 
@@ -274,6 +277,7 @@ def _train(cfg: TrainConfig, device: torch.device, log: Callable[[str], Any]) ->
             dist.all_reduce(loss_sum)  # SUM: gloo has no AVG
             loss_sum = loss_sum / world
         step += 1
+        progress(1)
         history.append({"step": step, "loss": float(loss_sum), "lr": lr, "grad_norm": float(grad_norm)})
         window.append(float(loss_sum))
         if rank == 0 and (step % cfg.log_every == 0 or step == cfg.max_steps):

@@ -7,6 +7,7 @@ A drop is ``{root}/drops/{drop_id}/``: per image ``<id>.png``, ``<id>.truth.npz`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,10 +66,10 @@ def write_image(drop_uri: str, image_id: str, image: RenderedImage, sensor_sidec
 
 def write_drop(root_uri: str, drop_id: str, n_images: int = 8, seed: int = 0, outdoor_share: float = 0.25,
                width: int = 512, height: int = 384, sensor_sidecars: bool = False, *,
-               nthreads: int = 1) -> list[str]:
+               nthreads: int = 1, progress: Callable[[int], object] | None = None) -> list[str]:
     """Render a drop of ``n_images`` scenes under ``{root_uri}/drops/{drop_id}/``; returns the image ids.
 
-    Same arguments, same bytes: image seeds derive from (seed, index) only.
+    Same arguments, same bytes: image seeds derive from (seed, index) only. ``progress(1)`` after each image.
     """
     drop_uri = io.join(root_uri, "drops", drop_id)
     ids = []
@@ -76,6 +77,8 @@ def write_drop(root_uri: str, drop_id: str, n_images: int = 8, seed: int = 0, ou
         scene = generate_scene(image_seed(seed, i), image_kind(i, outdoor_share))
         write_image(drop_uri, image_id(i), render(scene, width, height, nthreads=nthreads), sensor_sidecars)
         ids.append(image_id(i))
+        if progress:
+            progress(1)
     io.write_bytes(io.join(drop_uri, READY), b"")
     return ids
 
