@@ -213,12 +213,10 @@ def cmd_sql(args: argparse.Namespace) -> int:
     text = _query_text(args.query)
     try:
         df = query(_root(args), text)
-    except CatalogError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except CatalogError:
+        raise
     except Exception as e:  # duckdb errors: binder, catalog, IO — say what, change nothing
-        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 2
+        raise CliError(f"{type(e).__name__}: {e}") from None
     _print_frame(df, args.format)
     return 0
 
@@ -269,7 +267,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from hispatial_assets.progress import bar, say
 
     root = _root(args)
-    settings = dict(PipelineConfig.from_env().training)
+    settings = {"device": "cpu", **PipelineConfig.from_env().training}  # cpu unless asked, as the asset's resource
     if args.device:
         settings["device"] = args.device
     max_steps = args.max_steps or settings.pop("max_steps", None)  # the flag over the config's
@@ -338,6 +336,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError(str(e)) from None
     where_media = "copied beside it (paths relative to its folder)" if args.copy_images else f"with paths relative to {image_root}"
     print(f"wrote {out}: images and point maps {where_media}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """The configuration in effect (profile, file, variables resolved), or the reference of every key."""
+    from hispatial_assets.config import CONFIG_ENV, PipelineConfig, active_profile, effective, read_config_file
+
+    if args.reference:
+        from hispatial_assets.config_reference import reference_markdown
+
+        sys.stdout.write(reference_markdown())
+        return 0
+    raw, source = read_config_file()
+    resolved = {"profile": active_profile(raw, source), "file": os.environ.get(CONFIG_ENV),
+                "variables": {k: v for k, v in sorted(os.environ.items()) if k.startswith("HISPATIAL_")},
+                **effective(PipelineConfig.from_env())}
+    print(json.dumps(resolved, indent=1, default=str))
     return 0
 
 
@@ -601,7 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--against", choices=["objects", "gt_objects"], default="objects",
                     help="objects: the geometry the rows came from, every field exactly; gt_objects: the scene "
                     "engine's truth, the share of answers that stay true (label noise)")
-    sp.add_argument("--show", type=int, default=20, help="failures to print")
+    sp.add_argument("--show", type=_count, default=20, help="failures to print")
     sp.add_argument("--format", choices=FORMATS, default="table")
 
     sp = add("evaluate", cmd_evaluate, "score recipes and baselines on benchmarks; report; run the ablations")
@@ -617,6 +632,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--train-set", action="append", metavar="KEY=VALUE",
                     help="ablation: a training setting over $HISPATIAL_CONFIG's \"training\" (e.g. device=cuda lr=2e-5)")
     sp.add_argument("--format", choices=FORMATS, default="table")
+    sp = add("config", cmd_config, "the configuration in effect, as JSON (--reference: every variable and key)")
+    sp.add_argument("--reference", action="store_true", help="print the configuration reference (Markdown)")
     p.subcommands = sub.choices  # name -> parser, for unrecognized-argument messages
     return p
 
@@ -643,12 +660,18 @@ def user_errors() -> tuple[type[BaseException], ...]:
             NotADirectoryError)
 
 
+def one_line(message: str) -> str:
+    """A message on one line: DuckDB's parser errors quote the query over several (a caret line too)."""
+    lines = [line.strip() for line in message.strip().splitlines()]
+    return " — ".join(line for line in lines if line and set(line) != {"^"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return int(args.fn(args) or 0)
     except user_errors() as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -656,8 +679,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - a user sees one line, not a traceback
         if os.environ.get(TRACEBACK_ENV):
             raise
-        first = (str(e).strip().splitlines() or [""])[0]
-        print(f"error: {type(e).__name__}: {first} (set {TRACEBACK_ENV}=1 for the traceback)", file=sys.stderr)
+        print(f"error: {type(e).__name__}: {one_line(str(e))} (set {TRACEBACK_ENV}=1 for the traceback)", file=sys.stderr)
         return 1
 
 

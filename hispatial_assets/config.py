@@ -63,11 +63,7 @@ class PipelineConfig:
         else "estimated"), then the config file's stages, then ``HISPATIAL_<STAGE>_BACKEND``, which
         sets the backend's name only (the file's settings for it stay)."""
         raw, source = read_config_file()
-        profile = profile or os.environ.get(PROFILE_ENV) or raw.get("profile") or "estimated"
-        if profile not in registry.PROFILES:
-            where = f"${PROFILE_ENV}" if os.environ.get(PROFILE_ENV) else f"profile in {source}"
-            raise ConfigError(f"{where}: unknown profile {profile!r}; valid: {', '.join(registry.PROFILES)}")
-        stages = profile_stages(profile)
+        stages = profile_stages(active_profile(raw, source, profile))
         for stage, spec in _section(raw, "stages", source).items():
             if stage not in registry.BACKENDS:
                 raise ConfigError(f"{source}: stages.{stage}: no such stage; valid: {', '.join(registry.BACKENDS)}")
@@ -106,6 +102,28 @@ class PipelineConfig:
 
     def build(self, stage: str) -> Any:
         return registry.build_backend(stage, self.stages[stage])
+
+
+def active_profile(raw: dict[str, Any], source: str, profile: str | None = None) -> str:
+    """``profile``, else $HISPATIAL_PROFILE, else the file's "profile", else "estimated"."""
+    profile = profile or os.environ.get(PROFILE_ENV) or raw.get("profile") or "estimated"
+    if profile not in registry.PROFILES:
+        where = f"${PROFILE_ENV}" if os.environ.get(PROFILE_ENV) else f"{source}: profile"
+        raise ConfigError(f"{where}: unknown profile {profile!r}; valid: {', '.join(registry.PROFILES)}")
+    return profile
+
+
+def effective(config: PipelineConfig) -> dict[str, Any]:
+    """What each stage really runs with: the backend and every setting it receives, defaults filled in
+    (``None`` for a required one left unset), the QA settings and the training overrides."""
+    from hispatial_assets.qa.config import QAConfig
+
+    stages = {}
+    for stage, spec in config.stages.items():
+        defaults = {k: None if s.default is registry.REQUIRED else s.default
+                    for k, s in registry.backend_setting_specs(stage, spec["backend"]).items()}
+        stages[stage] = {"backend": spec["backend"], "settings": {**defaults, **registry.backend_settings(stage, spec)}}
+    return {"stages": stages, "qa": dataclasses.asdict(QAConfig(**config.qa)), "training": dict(config.training)}
 
 
 def read_config_file() -> tuple[dict[str, Any], str]:
