@@ -667,7 +667,10 @@ def one_line(message: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except SystemExit as e:  # a bad flag (its line is printed) or --help: the code, also when called as a function
+        return int(e.code or 0)
     try:
         return int(args.fn(args) or 0)
     except user_errors() as e:
