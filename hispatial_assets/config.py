@@ -34,6 +34,15 @@ TRAINING_KEYS: dict[str, str] = {
     "num_workers": "int | None", "seed": "int | None", "general_vqa_path": "str | None",
     "general_image_root": "str | None",
 }
+BENCHMARKS_DIR_ENV = "HISPATIAL_BENCHMARKS_DIR"
+
+
+def benchmark_keys() -> tuple[str, ...]:
+    """The `benchmarks` section: ``dir`` (a folder of one subfolder per benchmark) and one path per
+    published benchmark (``self`` is built from the drops and has none)."""
+    from hispatial_assets.evaluation import BENCHMARKS
+
+    return ("dir", *(b for b in BENCHMARKS if b != "self"))
 
 
 class ConfigError(ValueError):
@@ -144,6 +153,10 @@ def read_config_file() -> tuple[dict[str, Any], str]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: must hold a JSON object with sections {', '.join(SECTIONS)}")
     check_keys(raw, SECTIONS, source, what="section")
+    benchmarks = _section(raw, "benchmarks", source)
+    check_keys(benchmarks, benchmark_keys(), f"{source}: benchmarks", what="benchmark")
+    for key, value in benchmarks.items():
+        check_value(registry.Setting(key, None, "str | None"), value, f"{source}: benchmarks.{key}")
     return raw, source
 
 

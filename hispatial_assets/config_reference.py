@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hispatial_assets.config import CONFIG_ENV, PROFILE_ENV, SECTIONS, TRAINING_KEYS, backend_env
+from hispatial_assets.config import (BENCHMARKS_DIR_ENV, CONFIG_ENV, PROFILE_ENV, SECTIONS, TRAINING_KEYS, backend_env,
+                                     benchmark_keys)
 from hispatial_assets.perception import registry
 
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
@@ -30,6 +31,8 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "HISPATIAL_CATALOG_DIR": ("`./catalog`", "where the DuckDB file lives when the data root is not a local folder"),
     "HISPATIAL_SENSOR_INTERVAL_S": ("`15`", "seconds between `drop_sensor` ticks"),
     "HISPATIAL_MAX_IMAGE_PIXELS": ("`100000000`", "images with more pixels are rejected before they are decoded"),
+    BENCHMARKS_DIR_ENV: ("unset", "a folder holding one subfolder per published benchmark (`<dir>/<benchmark>/`), "
+                         "after the file's `benchmarks.<benchmark>` and before its `benchmarks.dir`"),
     "HISPATIAL_TRACEBACK": ("unset", "`1`: an unexpected error in a command shows its traceback"),
     "DAGSTER_HOME": ("the checkout's `dagster_home/`, else `./dagster_home`",
                      "the Dagster instance (runs, event log, partitions); seeded with the shipped `dagster.yaml`"),
@@ -116,7 +119,11 @@ def training_section() -> list[str]:
 
 
 def benchmarks_section() -> list[str]:
-    return ["`benchmarks`: local folders of published benchmarks (see \"Evaluation\").", ""]
+    rows = [("`dir`", "none", "`str | None`", f"a folder of one subfolder per benchmark, after `${BENCHMARKS_DIR_ENV}`")]
+    rows += [(f"`{name}`", "none", "`str | None`", "the local copy of its published files") for name in benchmark_keys()[1:]]
+    return ["`benchmarks`: local folders of the published benchmarks `hispatial evaluate` reads (nothing is "
+            "downloaded; `self` is built from the drops and takes no path; see \"Evaluation\").", "",
+            *_table(("key", "default", "type", "what it is"), rows), ""]
 
 
 def reference_markdown() -> str:

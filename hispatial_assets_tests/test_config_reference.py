@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from hispatial_assets import config_reference
-from hispatial_assets.config import TRAINING_KEYS, ConfigError, PipelineConfig
+from hispatial_assets.config import TRAINING_KEYS, ConfigError, PipelineConfig, benchmark_keys
+from hispatial_assets.evaluation.task import benchmark_dir
 from hispatial_assets.perception import registry
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,10 +88,22 @@ def test_a_config_holding_every_listed_setting_at_its_default_is_accepted(tmp_pa
     from hispatial_assets.qa.config import QAConfig
 
     qa = {f.name: f.default for f in dataclasses.fields(QAConfig) if isinstance(f.default, (int, float, str))}
-    _write(tmp_path, monkeypatch, {"profile": "estimated", "stages": stages, "qa": qa, "training": {"lr": 0.001, "max_steps": 5}})
+    benchmarks = {key: str(tmp_path / key) for key in benchmark_keys()}
+    _write(tmp_path, monkeypatch, {"profile": "estimated", "stages": stages, "qa": qa, "training": {"lr": 0.001, "max_steps": 5},
+                                   "benchmarks": benchmarks})
     config = PipelineConfig.from_env()
     assert config.qa == qa and config.training == {"lr": 0.001, "max_steps": 5}
     assert config.build("gravity").max_tilt_deg == 35.0
+    (tmp_path / "qspatial").mkdir()
+    assert benchmark_dir("qspatial") == str(tmp_path / "qspatial")
+
+
+def test_the_benchmark_keys_are_the_tasks_read_from_a_local_folder():
+    import hispatial_assets.evaluation.tasks  # noqa: F401 - registers every task
+    from hispatial_assets.evaluation.task import get_task, registered_tasks
+
+    published = {name for name in registered_tasks() if get_task(name).source == "benchmark_dir"}
+    assert benchmark_keys()[0] == "dir" and set(benchmark_keys()[1:]) == published and "self" not in published
 
 
 @pytest.mark.parametrize("raw,message", [
@@ -108,6 +121,10 @@ def test_a_config_holding_every_listed_setting_at_its_default_is_accepted(tmp_pa
     ({"stages": {"gravity": {"max_tilt_deg": "steep"}}}, r"stages\.gravity\.max_tilt_deg: expected float, got 'steep'"),
     ({"training": {"learning_rate": 0.1}}, r"training: unknown setting 'learning_rate'; valid: device, base_path"),
     ({"training": {"max_steps": True}}, r"training\.max_steps: expected int \| None, got True"),
+    ({"benchmarks": {"spatialrgbt": "/b"}},
+     r"benchmarks: unknown benchmark 'spatialrgbt' \(did you mean 'spatialrgpt'\?\); valid: dir, spatialrgpt, qspatial"),
+    ({"benchmarks": {"dir": 3}}, r"benchmarks\.dir: expected str \| None, got 3"),
+    ({"benchmarks": ["/b"]}, r"benchmarks must be a JSON object, not \['/b'\]"),
     ('{"qa": }', r"not valid JSON: Expecting value at line 1, column 8"),
     ("[1, 2]", r"must hold a JSON object"),
 ])

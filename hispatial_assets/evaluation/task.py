@@ -13,7 +13,6 @@ value, n, parse_failures).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -113,8 +112,6 @@ def registered_tasks() -> list[str]:
 
 # ------------------------------------------------------------------------------------- where data lives
 
-BENCHMARKS_DIR_ENV = "HISPATIAL_BENCHMARKS_DIR"
-
 
 class BenchmarkDataNotFound(FileNotFoundError):
     """A benchmark's files are not where the settings say (nothing is ever downloaded)."""
@@ -130,11 +127,11 @@ class BenchmarkDataNotFound(FileNotFoundError):
 def benchmark_dir(name: str) -> str:
     """The local folder of a published benchmark: ``benchmarks.<name>`` in ``$HISPATIAL_CONFIG``, else
     ``$HISPATIAL_BENCHMARKS_DIR/<name>``, else ``benchmarks.dir/<name>`` in ``$HISPATIAL_CONFIG``."""
-    config_path = os.environ.get("HISPATIAL_CONFIG")
-    section: dict = {}
-    if config_path:
-        with open(config_path) as f:
-            section = json.load(f).get("benchmarks", {}) or {}
+    from hispatial_assets.config import BENCHMARKS_DIR_ENV, CONFIG_ENV, read_config_file
+
+    raw, _ = read_config_file()  # a typo in the section is an error naming it (config.benchmark_keys)
+    section: dict = raw.get("benchmarks") or {}
+    config_path = os.environ.get(CONFIG_ENV)
     setting = f"${BENCHMARKS_DIR_ENV} (expects <dir>/{name}/) or \"benchmarks\": {{\"{name}\": PATH}} in $HISPATIAL_CONFIG"
     if section.get(name):
         path, setting = str(section[name]), f"benchmarks.{name} in $HISPATIAL_CONFIG ({config_path})"
