@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -409,37 +410,42 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score recipe × benchmark partitions of eval_scores, print the report, or run an ablation."""
     from hispatial_assets import experiments
-    from hispatial_assets.evaluation import BENCHMARKS, report
-    from hispatial_assets.model.recipes import ALL_RECIPES
+    from hispatial_assets.evaluation import report
+    from hispatial_assets.progress import above_bars, bar
     from hispatial_assets.storage import io
 
+    ablation_only = [flag for flag, value in (("--train-drops", args.train_drops), ("--images", args.images),
+                                              ("--test-images", args.test_images), ("--max-steps", args.max_steps),
+                                              ("--train-set", args.train_set)) if value is not None]
+    modes = [flag for flag, on in (("--recipe/--benchmark", args.recipe or args.benchmark), ("--report", args.report),
+                                   ("--ablation", args.ablation)) if on]
+    if len(modes) > 1:
+        raise CliError(f"give one of --recipe with --benchmark, --report or --ablation, not {' and '.join(modes)}")
+    if ablation_only and not args.ablation:
+        raise CliError(f"{', '.join(ablation_only)}: only with --ablation (hierarchy or input)")
     if args.ablation:
         return _evaluate_ablation(args)
     if args.report:
         return _evaluate_report(args)
     if not (args.recipe and args.benchmark):
-        print("error: give --recipe and --benchmark, or --report, or --ablation", file=sys.stderr)
-        return 2
-    recipes = list(ALL_RECIPES) if args.recipe == "all" else args.recipe.split(",")
-    benchmarks = list(BENCHMARKS) if args.benchmark == "all" else args.benchmark.split(",")
-    unknown = [r for r in recipes if r not in ALL_RECIPES] + [b for b in benchmarks if b not in BENCHMARKS]
-    if unknown:
-        print(f"error: unknown {', '.join(unknown)}; recipes: {', '.join(ALL_RECIPES)}; benchmarks: "
-              f"{', '.join(BENCHMARKS)}", file=sys.stderr)
-        return 2
+        missing = "--benchmark" if args.recipe else "--recipe" if args.benchmark else "--recipe and --benchmark"
+        raise CliError(f"evaluate needs {missing} (or --report, or --ablation hierarchy|input)")
     root, instance, defs = _dagster(args)
     failed = 0
-    for recipe in recipes:
-        for benchmark in benchmarks:
-            error = experiments.score_partition(defs, instance, recipe, benchmark)
-            if error:
-                failed += 1
-                print(f"error: {recipe} on {benchmark}: {error}", file=sys.stderr)
-                continue
-            scores = io.read_parquet(root.recipe_table_uri("eval_scores", recipe, benchmark=benchmark))
-            print(f"{recipe} on {benchmark}: {100 * report.headline(scores, benchmark):.2f}% "
-                  f"({'/'.join(report.HEADLINE[benchmark])})")
-            _print_frame(scores.drop("recipe", "benchmark"), args.format)
+    with bar(len(args.recipe) * len(args.benchmark), "evaluate", "partition") as partitions:
+        for recipe in args.recipe:
+            for benchmark in args.benchmark:
+                error = experiments.score_partition(defs, instance, recipe, benchmark)
+                partitions.update(1)
+                with above_bars():
+                    if error:
+                        failed += 1
+                        print(f"error: {recipe} on {benchmark}: {one_line(error)}", file=sys.stderr)
+                        continue
+                    scores = io.read_parquet(root.recipe_table_uri("eval_scores", recipe, benchmark=benchmark))
+                    print(f"{recipe} on {benchmark}: {100 * report.headline(scores, benchmark):.2f}% "
+                          f"({'/'.join(report.HEADLINE[benchmark])})")
+                    _print_frame(scores.drop("recipe", "benchmark"), args.format)
     return 1 if failed else 0
 
 
@@ -463,21 +469,18 @@ def _evaluate_report(args: argparse.Namespace) -> int:
 def _evaluate_ablation(args: argparse.Namespace) -> int:
     from hispatial_assets import experiments, orchestrate
     from hispatial_assets.config import PipelineConfig
+    from hispatial_assets.progress import bar, say
 
     settings = dict(PipelineConfig.from_env().training)  # as `hispatial train`, then --train-set
-    for setting in args.train_set or []:
-        key, _, value = setting.partition("=")
-        try:
-            settings[key] = json.loads(value)
-        except json.JSONDecodeError:
-            settings[key] = value
+    settings.update(args.train_set or {})
     steps = settings.pop("max_steps", None) if args.max_steps is None else args.max_steps
     sizes = {"train_drops": args.train_drops, "images_per_drop": args.images, "test_images": args.test_images,
              "max_steps": steps}
     scale = experiments.AblationScale(**{k: v for k, v in sizes.items() if v is not None})
     root, instance = _root(args), orchestrate.get_instance()
-    table = experiments.run_ablation(args.ablation, root, experiments.ablation_definitions(root), instance,
-                                     scale=scale, train_settings=settings)
+    with bar(experiments.ablation_work(args.ablation, scale), f"ablation {args.ablation}", "task") as work:
+        table = experiments.run_ablation(args.ablation, root, experiments.ablation_definitions(root), instance,
+                                         scale=scale, train_settings=settings, log=say, progress=work.update)
     print(f"\n{args.ablation} ablation on the self-built benchmark (accuracy %, delta in brackets):")
     _print_frame(table, args.format)
     return 0
@@ -538,6 +541,63 @@ def _device(text: str) -> str:
     if not re.fullmatch(r"cpu|auto|cuda(:\d+)?|mps", text):
         raise argparse.ArgumentTypeError(f"unknown device {text!r}; valid: cpu, cuda, cuda:N, mps, auto")
     return text
+
+
+def _names_or_all(kind: str, valid: Callable[[], Sequence[str]]) -> Callable[[str], list[str]]:
+    """``a,b`` or ``all`` -> names, each one of ``valid()`` (a function: the imports stay lazy)."""
+
+    def parse(text: str) -> list[str]:
+        known = list(valid())
+        if text.strip() == "all":
+            return known
+        names = [n.strip() for n in text.split(",")]
+        for name in names:
+            if name not in known:
+                raise argparse.ArgumentTypeError(f"unknown {kind} {name!r}; valid: {', '.join(known)}, or all")
+        return names
+
+    return parse
+
+
+def _all_recipes():
+    from hispatial_assets.model.recipes import ALL_RECIPES
+
+    return ALL_RECIPES
+
+
+def _all_benchmarks():
+    from hispatial_assets.evaluation import BENCHMARKS
+
+    return BENCHMARKS
+
+
+def _train_setting(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` of the `training` section: the value read as JSON (a bare word as a string)."""
+    from hispatial_assets.config import TRAINING_KEYS, ConfigError, check_keys, check_value
+    from hispatial_assets.perception.registry import Setting
+
+    key, eq, raw = text.partition("=")
+    if not eq:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}; keys: {', '.join(TRAINING_KEYS)}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    try:
+        check_keys({key: value}, TRAINING_KEYS, "training")
+        check_value(Setting(key, None, TRAINING_KEYS[key]), value, f"training.{key}")
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if key == "device":
+        _device(str(value))
+    return key, value
+
+
+class _Settings(argparse.Action):
+    """Repeated ``--train-set KEY=VALUE`` into one dict."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        setattr(namespace, self.dest, {**(getattr(namespace, self.dest) or {}), value[0]: value[1]})
 
 
 FORMATS = ("table", "csv", "json")
@@ -620,16 +680,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=FORMATS, default="table")
 
     sp = add("evaluate", cmd_evaluate, "score recipes and baselines on benchmarks; report; run the ablations")
-    sp.add_argument("--recipe", help="a recipe or baseline, comma-separated, or 'all'")
-    sp.add_argument("--benchmark", help="self, spatialrgpt, qspatial, cvbench3d, 3dsrbench, embspatial, robospatial; "
+    sp.add_argument("--recipe", type=_names_or_all("recipe", _all_recipes), default=None,
+                    help="a recipe or baseline, comma-separated, or 'all'")
+    sp.add_argument("--benchmark", type=_names_or_all("benchmark", _all_benchmarks), default=None,
+                    help="self, spatialrgpt, qspatial, cvbench3d, 3dsrbench, embspatial, robospatial; "
                     "comma-separated, or 'all'")
     sp.add_argument("--report", action="store_true", help="print the comparison across recipes (and ablation tables)")
     sp.add_argument("--ablation", choices=["hierarchy", "input"], help="drops -> pipeline -> training -> scores -> table")
-    sp.add_argument("--train-drops", type=int, default=None, help="ablation: scene-engine train drops (default 2)")
-    sp.add_argument("--images", type=int, default=None, help="ablation: images per train / val drop (default 8)")
-    sp.add_argument("--test-images", type=int, default=None, help="ablation: images of the held-out drop (default 8)")
-    sp.add_argument("--max-steps", type=int, default=None, help="ablation: training steps per recipe (default 1000)")
-    sp.add_argument("--train-set", action="append", metavar="KEY=VALUE",
+    sp.add_argument("--train-drops", type=_count, default=None, help="ablation: scene-engine train drops (default 2)")
+    sp.add_argument("--images", type=_count, default=None, help="ablation: images per train / val drop (default 8)")
+    sp.add_argument("--test-images", type=_count, default=None, help="ablation: images of the held-out drop (default 8)")
+    sp.add_argument("--max-steps", type=_count, default=None, help="ablation: training steps per recipe (default 1000)")
+    sp.add_argument("--train-set", type=_train_setting, action=_Settings, default=None, metavar="KEY=VALUE",
                     help="ablation: a training setting over $HISPATIAL_CONFIG's \"training\" (e.g. device=cuda lr=2e-5)")
     sp.add_argument("--format", choices=FORMATS, default="table")
     sp = add("config", cmd_config, "the configuration in effect, as JSON (--reference: every variable and key)")

@@ -15,6 +15,7 @@ import polars as pl
 from hispatial_assets import orchestrate
 from hispatial_assets.config import PipelineConfig
 from hispatial_assets.model.recipes import BASELINES, HIERARCHY_ABLATION, INPUT_ABLATION
+from hispatial_assets.progress import Progress
 from hispatial_assets.splits import split_of
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
@@ -33,13 +34,7 @@ def score_partition(defs: dg.Definitions, instance: dg.DagsterInstance, recipe: 
     if result.success:
         return None
     errors = [e.step_failure_data.error for e in result.all_events if e.is_step_failure and e.step_failure_data.error]
-    return "; ".join(_root_cause(err) for err in errors) or "run failed"
-
-
-def _root_cause(err) -> str:
-    while err.cause is not None:
-        err = err.cause
-    return err.message.strip()
+    return "; ".join(orchestrate.root_error(err) for err in errors) or "run failed"
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ def ablation_drop_ids(scale: AblationScale) -> dict[str, list[str]]:
 
 
 def prepare_drops(root: DataRoot, defs: dg.Definitions, instance: dg.DagsterInstance, scale: AblationScale,
-                  log: Callable[[str], None] = print) -> list[str]:
+                  log: Callable[[str], None] = print, progress: Progress = lambda _n: None) -> list[str]:
     """Render (once) and run the pipeline on the ablation's drops."""
     from hispatial_assets.scenes import write_drop
 
@@ -81,13 +76,13 @@ def prepare_drops(root: DataRoot, defs: dg.Definitions, instance: dg.DagsterInst
                        height=scale.height)
     orchestrate.register_drops(instance, all_ids)
     for drop_id in all_ids:
-        if io.exists(root.table_uri("qa", drop_id, level=3)):
-            continue
-        t = time.time()
-        result = orchestrate.materialize_drop(defs, instance, drop_id)
-        log(f"[dagster] {drop_id}: {'ok' if result.success else 'FAILED'} in {time.time() - t:.1f}s")
-        if not result.success:
-            raise RuntimeError(f"the pipeline failed on drop {drop_id}")
+        if not io.exists(root.table_uri("qa", drop_id, level=3)):
+            t = time.time()
+            result = orchestrate.materialize_drop(defs, instance, drop_id)
+            log(f"[dagster] {drop_id}: {'ok' if result.success else 'FAILED'} in {time.time() - t:.1f}s")
+            if not result.success:
+                raise RuntimeError(f"the pipeline failed on drop {drop_id}")
+        progress(1)
     return all_ids
 
 
@@ -107,9 +102,16 @@ def ablation_definitions(root: DataRoot) -> dg.Definitions:
     return build_definitions(ablation_pipeline(PipelineConfig.from_env()), root=root.root)
 
 
+def ablation_work(kind: str, scale: AblationScale) -> int:
+    """How many units `run_ablation` reports to its ``progress``: a drop's pipeline, a recipe's training
+    or its scoring each count one."""
+    drops = sum(len(ids) for ids in ablation_drop_ids(scale).values())
+    return drops + 2 * (len(ABLATIONS[kind]) + len(BASELINES))
+
+
 def run_ablation(kind: str, root: DataRoot, defs: dg.Definitions, instance: dg.DagsterInstance, *,
                  scale: AblationScale = AblationScale(), train_settings: dict | None = None,
-                 log: Callable[[str], None] = print) -> pl.DataFrame:
+                 log: Callable[[str], None] = print, progress: Progress = lambda _n: None) -> pl.DataFrame:
     """Drops → pipeline (``defs``: see `ablation_definitions`) → rows and training (`build_and_train`, as
     ``hispatial train``) for each recipe of the ablation and each baseline → eval_scores on `self`;
     returns the ablation's table (`evaluation.report`). ``train_settings``: the training section of
@@ -120,15 +122,17 @@ def run_ablation(kind: str, root: DataRoot, defs: dg.Definitions, instance: dg.D
 
     recipes = [*ABLATIONS[kind], *BASELINES]
     t0 = time.time()
-    prepare_drops(root, defs, instance, scale, log)
+    prepare_drops(root, defs, instance, scale, log, progress)
     for recipe in recipes:
         t = time.time()
         settings = {k: v for k, v in (train_settings or {}).items() if k != "max_steps"}  # the scale's steps rule
         build_and_train(root, recipe, max_steps=scale.max_steps, log=lambda *_a, **_k: None, **settings)
+        progress(1)
         log(f"[train] {recipe}: {time.time() - t:.1f}s")
     for recipe in recipes:
         t = time.time()
         error = score_partition(defs, instance, recipe, "self")
+        progress(1)
         log(f"[evaluate] {recipe} on self: {'ok' if error is None else 'FAILED: ' + error} in {time.time() - t:.1f}s")
     log(f"[ablation {kind}] done in {time.time() - t0:.1f}s")
     scores = all_scores(root)

@@ -145,16 +145,18 @@ def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, *, tags: dict[s
 
 def run_failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     """One line per failed step of a run: the step and its root error (e.g. a missing checkpoint)."""
-    lines = []
-    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-        error = entry.dagster_event.event_specific_data.error
-        while error is not None and error.cause is not None:
-            error = error.cause
-        message = (error.message.strip().splitlines() or [""])[0] if error else "failed"
-        if error and error.cls_name and f"{error.cls_name}: " in message:
-            message = f"{error.cls_name}: {message.split(f'{error.cls_name}: ', 1)[1]}"
-        lines.append(f"step {entry.dagster_event.step_key} failed: {message}")
-    return lines
+    return [f"step {entry.dagster_event.step_key} failed: {root_error(entry.dagster_event.event_specific_data.error)}"
+            for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)]
+
+
+def root_error(error) -> str:
+    """A step's root error (the last cause) in one line, the class by its short name."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    message = (error.message.strip().splitlines() or [""])[0] if error else "failed"
+    if error and error.cls_name and f"{error.cls_name}: " in message:
+        message = f"{error.cls_name}: {message.split(f'{error.cls_name}: ', 1)[1]}"
+    return message
 
 
 def materialize_drop(defs: dg.Definitions, instance: dg.DagsterInstance, drop_id: str,

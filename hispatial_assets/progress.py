@@ -25,3 +25,10 @@ def bar(total: int | None, desc: str, unit: str) -> Iterator[tqdm]:
 def say(message: str) -> None:
     """Print a line without tearing a bar that is being drawn."""
     tqdm.write(message)
+
+
+@contextmanager
+def above_bars() -> Iterator[None]:
+    """Print (stdout or stderr) inside this block without tearing a bar that is being drawn."""
+    with tqdm.external_write_mode():
+        yield

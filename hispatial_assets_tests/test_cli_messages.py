@@ -92,6 +92,25 @@ def test_a_sql_path_that_does_not_exist_says_so_and_shipped_queries_run_from_any
     (["backfill", "--asset", "objekts", "--partitions", "all"], ["unknown asset(s): objekts; drop-partitioned assets:", "objects"]),
     (["backfill", "--asset", "objects", "--partitions", "demo_009"], ["unknown partition(s): demo_009; known: demo_000, demo_001"]),
     (["verify", "--drop", "../x"], ["invalid drop id '../x'"]),
+    (["verify", "--show", "0"], ["argument --show: expected a whole number >= 1, not '0'"]),
+    (["verify", "--against", "truth"], ["argument --against: invalid choice: 'truth'", "'objects', 'gt_objects'"]),
+    (["train", "--recipe", "full", "--max-steps", "ten"], ["argument --max-steps: expected a whole number >= 1, not 'ten'"]),
+    (["evaluate", "--recipe", "ful", "--benchmark", "self"], ["argument --recipe: unknown recipe 'ful'; valid: full,", "geometry, or all"]),
+    (["evaluate", "--recipe", "prior", "--benchmark", "self,cvbench"],
+     ["argument --benchmark: unknown benchmark 'cvbench'; valid: self, spatialrgpt,", "robospatial, or all"]),
+    (["evaluate"], ["evaluate needs --recipe and --benchmark (or --report, or --ablation hierarchy|input)"]),
+    (["evaluate", "--recipe", "prior"], ["evaluate needs --benchmark"]),
+    (["evaluate", "--report", "--ablation", "input"], ["give one of --recipe with --benchmark, --report or --ablation, "
+                                                       "not --report and --ablation"]),
+    (["evaluate", "--recipe", "prior", "--benchmark", "self", "--images", "4"], ["--images: only with --ablation"]),
+    (["evaluate", "--ablation", "hier"], ["argument --ablation: invalid choice: 'hier'", "'hierarchy', 'input'"]),
+    (["evaluate", "--ablation", "input", "--test-images", "-2"], ["argument --test-images: expected a whole number >= 1"]),
+    (["evaluate", "--ablation", "input", "--train-set", "learning_rate=0.1"],
+     ["argument --train-set: training: unknown setting 'learning_rate'", "valid: device, base_path"]),
+    (["evaluate", "--ablation", "input", "--train-set", "batch_size=big"],
+     ["argument --train-set: training.batch_size: expected int | None, got 'big'"]),
+    (["evaluate", "--ablation", "input", "--train-set", "lr"], ["argument --train-set: expected KEY=VALUE, not 'lr'"]),
+    (["evaluate", "--ablation", "input", "--train-set", "device=gpu"], ["unknown device 'gpu'; valid: cpu, cuda"]),
     (["add-drop", "/no/such/folder", "--id", "x"], ["/no/such/folder is not a folder"]),
 ])
 def test_a_bad_flag_or_value_is_one_line_naming_it_and_the_valid_choices(cli, args, parts):
@@ -102,6 +121,14 @@ def test_a_config_typo_is_one_line_in_every_command_that_reads_it(cli):
     env = cli.config({"qa": {"densty": 2.0}})
     for args in (["verify"], ["status"], ["config"]):
         one_line_error(cli(*args, env=env), "qa: unknown setting 'densty' (did you mean 'density'?)", "valid: seed, density")
+
+
+def test_evaluate_names_a_benchmark_typo_in_the_config_and_a_benchmark_without_data(cli):
+    one_line_error(cli("evaluate", "--recipe", "prior", "--benchmark", "qspatial", env=cli.config({"benchmarks": {"qspatail": "/b"}})),
+                   "benchmarks: unknown benchmark 'qspatail' (did you mean 'qspatial'?); valid: dir, spatialrgpt")
+    one_line_error(cli("evaluate", "--recipe", "prior", "--benchmark", "qspatial"),
+                   "error: prior on qspatial: BenchmarkDataNotFound: benchmark 'qspatial': data has no local path "
+                   "configured; set $HISPATIAL_BENCHMARKS_DIR", code=1)
 
 
 def test_an_unknown_stage_backend_names_the_valid_ones(cli):

@@ -63,3 +63,14 @@ def test_a_pipeline_run_from_the_command_line_counts_its_steps(tmp_path):
     drawn = run_on_a_terminal(["add-drop", "root/drops/steps", "--run", "--root", "root"], env, tmp_path)
     # drop_pipeline: 9 assets and 6 checks, one step each
     assert re.search(r"drop_pipeline\[steps\]: +\d+%\|.*\| ?\d+/15 \[", drawn), drawn
+
+
+def test_evaluate_counts_its_recipe_benchmark_partitions(tmp_path):
+    bench = tmp_path / "benchmarks" / "cvbench3d"
+    bench.mkdir(parents=True)
+    (bench / "test_3d.jsonl").write_text("".join(
+        f'{{"idx": {i}, "type": "3D", "task": "Depth", "question": "Which is closer?", "choices": ["a", "b"], '
+        f'"answer": "(A)", "filename": "{i}.png"}}\n' for i in range(2)))
+    env = {**_env(tmp_path), "HISPATIAL_BENCHMARKS_DIR": str(tmp_path / "benchmarks")}
+    drawn = run_on_a_terminal(["evaluate", "--recipe", "prior", "--benchmark", "cvbench3d", "--root", "root"], env, tmp_path)
+    assert re.search(r"evaluate: +\d+%\|.*\| ?1/1 \[\d\d:\d\d<\d\d:\d\d", drawn), drawn

@@ -52,4 +52,4 @@ def test_baselines_flow_through_eval_scores_into_the_catalog(eval_root, tmp_path
 
 def test_evaluate_refuses_unknown_names(eval_root, capsys):
     assert main(["evaluate", "--recipe", "nonsense", "--benchmark", "self", "--root", eval_root.root]) == 2
-    assert "unknown nonsense" in capsys.readouterr().err
+    assert "argument --recipe: unknown recipe 'nonsense'; valid: full," in capsys.readouterr().err
