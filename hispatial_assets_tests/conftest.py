@@ -54,3 +54,19 @@ def instance(tmp_path):
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as inst:
         yield inst
+
+
+def inflate_truth_sizes(drop_dir, factor: float = 2.0) -> int:
+    """Corrupt a scene-engine drop's ground truth: every object's 3D box ``factor`` times its size (masks, depth
+    and pixels untouched), so estimated objects stop matching the truth. Returns the objects changed."""
+    import json
+    from pathlib import Path
+
+    changed = 0
+    for path in sorted(Path(drop_dir).glob("*.truth.json")):
+        truth = json.loads(path.read_text())
+        for obj in truth["objects"]:
+            obj["extents"] = [factor * e for e in obj["extents"]]
+            changed += 1
+        path.write_text(json.dumps(truth))
+    return changed

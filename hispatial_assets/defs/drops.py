@@ -6,7 +6,7 @@ import polars as pl
 
 from hispatial_assets import schema
 from hispatial_assets.defs.stage import StageOutput, run_stage
-from hispatial_assets.defs.partitions import drops
+from hispatial_assets.defs.partitions import drop_check, drops
 from hispatial_assets.defs.resources import DataRootResource
 from hispatial_assets.storage.drops import scan_drop
 from hispatial_assets.storage.images import max_image_pixels
@@ -70,15 +70,15 @@ def no_usable_images_reason(rejected: pl.DataFrame) -> str:
     return f"every file was rejected ({len(rejected)}): {listed}"
 
 
-@dg.asset_check(asset=drop_manifest, name="has_usable_images", blocking=False,
+@drop_check(asset=drop_manifest, name="has_usable_images", blocking=False,
                 description="Warns when no file of the drop could be used (everything rejected, or no images at "
-                "all): the run then succeeds with nothing to show for it, so say why.")
+                "all): the run then succeeds with nothing to show for it, so say why. One result per drop.")
 def has_usable_images(context: dg.AssetCheckExecutionContext, data_root: DataRootResource) -> dg.AssetCheckResult:
     root, drop_id = data_root.data_root(), context.op_execution_context.partition_key
     images = read_table(root, "images", drop_id)
     rejected = read_table(root, "rejected", drop_id, stage="drop_manifest")
-    meta = {"images": len(images), "rejected": len(rejected)}
+    meta = {"drop": drop_id, "images": len(images), "rejected": len(rejected)}
     if len(images):
         return dg.AssetCheckResult(passed=True, metadata=meta)
     return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                               description=no_usable_images_reason(rejected), metadata=meta)
+                               description=f"drop {drop_id}: {no_usable_images_reason(rejected)}", metadata=meta)

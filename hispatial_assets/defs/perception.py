@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from hispatial_assets.defs.partitions import drops
+from hispatial_assets.defs.partitions import drop_check, drops
 from hispatial_assets.defs.resources import BackendResource, DataRootResource
 from hispatial_assets.defs.stage import StageOutput, run_stage
 from hispatial_assets.geometry.metrics import (OBJECT_LIMITS, object_error_summary, object_errors,
@@ -69,7 +69,8 @@ def build_objects_asset(code_version: str) -> dg.AssetsDefinition:
     return objects
 
 
-@dg.asset_check(asset="objects", description="On scene-engine drops: objects vs gt_objects paired by mask IoU. "
+@drop_check(asset="objects",
+                description="On scene-engine drops, one result per drop: objects vs gt_objects paired by mask IoU. "
                 "Fails when fewer than 90% of the truth objects (of >= 50 pixels) are found with the right label, "
                 "or when whole objects' median center error (relative to distance), size error or yaw error break "
                 "the limits of geometry/metrics.py (10%, 25%, 15°; judged on >= 20 objects). With an oracle "
@@ -77,23 +78,23 @@ def build_objects_asset(code_version: str) -> dg.AssetsDefinition:
                 "nothing.")
 def objects_match_ground_truth(context: dg.AssetCheckExecutionContext, data_root: DataRootResource,
                                detector: BackendResource) -> dg.AssetCheckResult:
-    root = data_root.data_root()
-    partition = context.op_execution_context.partition_key if context.op_execution_context.has_partition_key else None
-    drop_ids = [partition] if partition else context.instance.get_dynamic_partitions("drops")
-    errors, truth_pixels = drops_object_errors(root, drop_ids)
+    root, drop_id = data_root.data_root(), context.op_execution_context.partition_key
+    errors, truth_pixels = drops_object_errors(root, [drop_id])
     if not truth_pixels:
-        return dg.AssetCheckResult(passed=True, metadata={"note": "no ground truth (not a scene-engine drop)"})
+        return dg.AssetCheckResult(passed=True, metadata={"drop": drop_id,
+                                                          "note": "no ground truth (not a scene-engine drop)"})
     summary = object_error_summary(errors, truth_pixels)
     oracle = bool(getattr(detector.build(), "oracle_attributes", False))
     violations, unjudged = object_limit_violations(summary)
-    meta = {"mode": "oracle: boxes, colors and visibility copied from the truth; errors are zero by construction"
-            if oracle else "estimated: boxes fitted to the point map", **summary,
+    meta = {"drop": drop_id, "mode": "oracle: boxes, colors and visibility copied from the truth; errors are zero "
+            "by construction" if oracle else "estimated: boxes fitted to the point map", **summary,
             "limits": dg.MetadataValue.json({k: f"{op} {v}" for k, (op, v) in OBJECT_LIMITS.items()})}
     if violations:
         meta["violations"] = dg.MetadataValue.md("\n".join(f"- {v}" for v in violations))
     if unjudged:
         meta["not_judged"] = dg.MetadataValue.md("\n".join(f"- {v}" for v in unjudged))
-    return dg.AssetCheckResult(passed=not violations, metadata=meta)
+    verdict = "; ".join(violations) if violations else f"{summary['matched']} of {summary['truth_objects']} matched"
+    return dg.AssetCheckResult(passed=not violations, metadata=meta, description=f"drop {drop_id}: {verdict}")
 
 
 def drops_object_errors(root, drop_ids: list[str]) -> tuple[pl.DataFrame, list[int]]:

@@ -5,11 +5,12 @@ import math
 
 import dagster as dg
 import polars as pl
+from filelock import FileLock
 
 from hispatial_assets.bundled import sql_text
 from hispatial_assets.catalog.duckdb import query
 from hispatial_assets.defs.common import finish, now
-from hispatial_assets.defs.partitions import drops
+from hispatial_assets.defs.partitions import drop_check, drops
 from hispatial_assets.defs.perception import REFRESH, rotations_by_image
 from hispatial_assets.defs.resources import DataRootResource
 from hispatial_assets.defs.stage import StageOutput, run_stage
@@ -80,12 +81,12 @@ def balance_violations(balance: pl.DataFrame) -> list[str]:
 
 
 def build_qa_check(level: int, config: QAConfig) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=f"qa_l{level}", name="answers_rederived", blocking=True,
+    @drop_check(asset=f"qa_l{level}", name="answers_rederived", blocking=True,
                     description="Reads every question back from its text (qa/reader.py, independent of the "
                     "generators), recomputes its answer from the stored objects / point maps and checks the answer "
                     "text, answer_value, options and letter, object_ids and the margins; re-runs the program "
                     "column (qa/verify.py); checks yes/no and choice-letter balance. Blocks downstream "
-                    "materialization on any failure or unread row.")
+                    "materialization on any failure or unread row. One result per drop.")
     def answers_rederived(context: dg.AssetCheckExecutionContext, data_root: DataRootResource) -> dg.AssetCheckResult:
         root = data_root.data_root()
         drop_id = context.op_execution_context.partition_key
@@ -95,7 +96,7 @@ def build_qa_check(level: int, config: QAConfig) -> dg.AssetChecksDefinition:
         programs = verify_qa(qa, read_table(root, "objects", drop_id),
                              point_maps=point_map_loader(root, drop_id) if level == 0 else None)
         balance = balance_violations(format_balance(qa))
-        meta = {"rows": len(qa), "read": int(verdicts["read"].sum()), "failed": len(failed),
+        meta = {"drop": drop_id, "rows": len(qa), "read": int(verdicts["read"].sum()), "failed": len(failed),
                 "program_mismatches": len(programs), "balance_violations": len(balance),
                 "coverage": dg.MetadataValue.md(_coverage_md(coverage(verdicts)))}
         if len(failed):
@@ -106,7 +107,11 @@ def build_qa_check(level: int, config: QAConfig) -> dg.AssetChecksDefinition:
                 f"- {r['qa_id']} ({r['task']}/{r['format']}): {r['reason']}" for r in programs.head(10).iter_rows(named=True)))
         if balance:
             meta["balance"] = dg.MetadataValue.md("\n".join(f"- {b}" for b in balance))
-        return dg.AssetCheckResult(passed=not len(failed) and not len(programs) and not balance, metadata=meta)
+        passed = not len(failed) and not len(programs) and not balance
+        problems = [f"{n} {what}" for n, what in ((len(failed), "rows failed"), (len(programs), "program mismatches"),
+                                                  (len(balance), "balance violations")) if n]
+        return dg.AssetCheckResult(passed=passed, metadata=meta, description=f"drop {drop_id}: " + (
+            ", ".join(problems) if problems else f"all {len(qa)} rows read back and checked"))
 
     return answers_rederived
 
@@ -121,9 +126,18 @@ def _coverage_md(cov: pl.DataFrame) -> str:
 @dg.asset(deps=[dg.AssetDep(f"qa_l{lv}", partition_mapping=dg.AllPartitionMapping()) for lv in range(4)],
           code_version=QA_VERSION, group_name="qa", kinds={"duckdb"}, pool="catalog_writer",
           automation_condition=dg.AutomationCondition.eager(),
-          description="SQL (sql/qa_stats.sql) over all QA: counts by level, task, format; answer distributions.")
+          description="SQL (sql/qa_stats.sql) over all QA: counts by level, task, format; answer distributions. "
+          "The last step of every drop run (drop_pipeline), so it is current once a drop's run has succeeded.")
 def qa_stats(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
-    started, root = now(), data_root.data_root()
+    root = data_root.data_root()
+    # Two drop runs end at about the same time: one qa_stats at a time, so the one that reads last also
+    # writes last and the file never goes back to a count without the newer drop.
+    with FileLock(root.catalog_path() + ".qa_stats.lock", timeout=600):
+        return write_qa_stats(context, root)
+
+
+def write_qa_stats(context: dg.AssetExecutionContext, root) -> dg.MaterializeResult:
+    started = now()
     counts = query(root, sql_text("qa_stats.sql"))
     yes = query(root, sql_text("qa_stats.sql") + "\nSELECT * FROM qa_yes_share;")
     data, uri = io.parquet_bytes(counts), io.join(root.root, "tables", "qa_stats", "counts.parquet")
