@@ -15,6 +15,7 @@ from hispatial_assets.config import PipelineConfig
 from hispatial_assets.defs import pools
 from hispatial_assets.defs.drops import drop_manifest, has_usable_images
 from hispatial_assets.defs.evaluation import eval_scores
+from hispatial_assets.defs.executor import run_executor
 from hispatial_assets.defs.perception import (
     GRAVITY_VERSION,
     OBJECTS_VERSION,
@@ -58,10 +59,11 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
     ]
     training = TrainingResource(**config.training)
     training_assets = build_training_assets(training)
+    # qa_stats (over all drops) ends every drop run, so it is current once a drop's run has succeeded.
     drop_job = dg.define_asset_job(
-        DROP_JOB, selection=dg.AssetSelection.assets(*assets),
+        DROP_JOB, selection=dg.AssetSelection.assets(*assets, qa_stats),
         description="Everything partitioned by drop, for one drop: manifest → point maps → gravity → objects → "
-        "referrals → QA levels 0–3.",
+        "referrals → QA levels 0–3; then qa_stats over all drops.",
     )
     return dg.Definitions(
         assets=[*assets, qa_stats, *training_assets, eval_scores],
@@ -75,7 +77,7 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
         # Off by default: while a drop's first run is in flight it also requested runs of that run's
         # own downstream assets (seen in the e2e log), so new drops would be processed twice. Turn it on
         # in the UI for hands-off refresh after a backend change; `hispatial refresh` is the tested path.
-        sensors=[build_drop_sensor(drop_job), dg.AutomationConditionSensorDefinition(
+        sensors=[build_drop_sensor(drop_job, [a.key for a in assets]), dg.AutomationConditionSensorDefinition(
             "refresh_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.STOPPED,
             minimum_interval_seconds=30)],
         resources={
@@ -83,7 +85,7 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
             "training": training,
             **{res: backend_resource(stage, config.stages[stage]) for stage, res in STAGE_RESOURCES.items()},
         },
-        executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+        executor=run_executor,  # in process by default: defs/executor.py
     )
 
 

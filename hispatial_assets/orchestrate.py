@@ -309,6 +309,8 @@ def refresh(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot, 
         stale = stale_partitions(defs, instance, root, deep=deep)
         plan = refresh_plan(stale)
         if not plan:
+            if runs:
+                materialize_unpartitioned(defs, instance)  # qa_stats over the refreshed QA
             return runs
         if plan == previous:
             raise StillStale(_describe(stale, "a refresh round changed nothing; still stale"))
@@ -328,6 +330,7 @@ def refresh(defs: dg.Definitions, instance: dg.DagsterInstance, root: DataRoot, 
     stale = stale_partitions(defs, instance, root, deep=deep)
     if not stale.is_empty():
         raise StillStale(_describe(stale, f"still stale after {max_rounds} refresh rounds"))
+    materialize_unpartitioned(defs, instance)
     return runs
 
 
@@ -361,6 +364,8 @@ def backfill(defs: dg.Definitions, instance: dg.DagsterInstance, assets: list[st
         r = execute(job, instance, partition_key=partition, asset_selection=partitioned,
                     tags={"hispatial/source": "backfill"})
         results.append((partition, r.success))
+    if any(ok for _, ok in results) and any(k.to_user_string().startswith("qa_l") for k in partitioned):
+        materialize_unpartitioned(defs, instance)  # qa_stats over the new QA
     return results
 
 
