@@ -7,13 +7,14 @@ Pure numpy + PIL (no dagster, no matplotlib): the defs wrap ``preview_markdown``
 from __future__ import annotations
 
 import base64
+import functools
 import io as _io
 import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import polars as pl
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from hispatial_assets.geometry.boxes import box_corners
 from hispatial_assets.geometry.camera import PointMap, nearest_indices, project
@@ -21,6 +22,8 @@ from hispatial_assets.geometry.frames import Gravity
 
 MAX_MARKDOWN_BYTES = 300_000  # the whole preview; the UI stores metadata per materialization
 NEAR = 0.05  # meters: edges are clipped to z >= NEAR in the camera frame before projecting
+PREVIEW_IMAGES = 4  # images per preview, two side by side
+LABEL_SIZE_PX = 12  # object labels and legend text: readable at the preview's own size
 
 # The 12 box edges: corner index = 4*i + 2*j + k over signs (i, j, k) of (u, v, z) in `box_corners`,
 # so the two ends of an edge differ in exactly one bit.
@@ -46,17 +49,38 @@ TURBO = _turbo_lut()
 PALETTE = TURBO[(np.arange(16) * 0.618034 % 1.0 * 200 + 40).astype(int)]  # distinct box colors, golden-ratio steps
 
 
+@functools.lru_cache(maxsize=4)
+def font(size_px: int = LABEL_SIZE_PX) -> ImageFont.ImageFont:
+    """Pillow's built-in scalable font (FreeType) at ``size_px``; its small bitmap font without FreeType."""
+    try:
+        return ImageFont.load_default(size=size_px)
+    except (ImportError, OSError, TypeError):
+        return ImageFont.load_default()
+
+
 def _out_size(width: int, height: int, max_width: int) -> tuple[int, int]:
     w = max(1, min(int(width), int(max_width)))
     return w, max(1, int(round(height * w / width)))
 
 
-def point_map_preview(pm: PointMap, max_width: int = 256) -> np.ndarray:
+def inverse_depth_range(point_maps: Sequence[PointMap]) -> tuple[float, float]:
+    """(low, high) inverse depth (1/m) over the valid pixels of all ``point_maps``: the 2-98% range, so one
+    far outlier does not flatten the rest, and one color scale (and legend) fits every image shown."""
+    inv = [1.0 / z[(m & np.isfinite(z) & (z > 0))] for z, m in
+           ((np.asarray(pm.xyz[..., 2], np.float32), np.asarray(pm.mask, bool)) for pm in point_maps)]
+    inv = np.concatenate(inv) if inv else np.zeros(0, np.float32)
+    if not len(inv):
+        return 0.1, 1.0
+    lo, hi = np.percentile(inv, [2.0, 98.0])
+    return float(lo), float(max(hi, lo * 1.001, lo + 1e-6))
+
+
+def point_map_preview(pm: PointMap, max_width: int = 256, inverse_range: tuple[float, float] | None = None) -> np.ndarray:
     """(h, w, 3) uint8 Turbo colormap of inverse depth (near = red, far = blue), invalid pixels black.
 
-    Inverse depth spreads the colors over near objects, where the detail is; the 2-98% range over
-    valid pixels keeps one far outlier from flattening the rest. Nearest-neighbour downscaling keeps
-    the validity mask exact.
+    Inverse depth spreads the colors over near objects, where the detail is. ``inverse_range`` (1/m, see
+    `inverse_depth_range`) fixes the scale, e.g. to share one legend; default: this map's own 2-98% range.
+    Nearest-neighbour downscaling keeps the validity mask exact.
     """
     h, w = pm.shape
     ow, oh = _out_size(w, h, max_width)
@@ -66,11 +90,54 @@ def point_map_preview(pm: PointMap, max_width: int = 256) -> np.ndarray:
     out = np.zeros((oh, ow, 3), dtype=np.uint8)
     if not valid.any():
         return out
-    inv = 1.0 / z[valid]
-    lo, hi = np.percentile(inv, [2.0, 98.0])
-    t = np.clip((inv - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
+    lo, hi = inverse_range or inverse_depth_range([pm])
+    t = np.clip((1.0 / z[valid] - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
     out[valid] = TURBO[np.round(t * 255).astype(np.int64)]
     return out
+
+
+def depth_ticks_m(near_m: float, far_m: float) -> list[float]:
+    """Round depths (1, 2, 5 × 10^k m) between ``near_m`` and ``far_m``, with both ends."""
+    lo, hi = np.floor(np.log10(near_m)), np.ceil(np.log10(far_m))
+    nice = (np.array([1.0, 2.0, 5.0])[None, :] * 10.0 ** np.arange(lo, hi + 1)[:, None]).ravel()
+    inside = nice[(nice > near_m * 1.05) & (nice < far_m / 1.05)]
+    return [near_m, *inside.tolist(), far_m]
+
+
+def _meters(d: float) -> str:
+    return f"{d:.2g} m" if d < 10 else f"{d:.0f} m"
+
+
+def depth_legend(inverse_range: tuple[float, float], width: int = 320) -> np.ndarray:
+    """(h, w, 3) uint8 colorbar of `point_map_preview`'s colors for ``inverse_range``: near (red, left) to far
+    (blue, right) with depths in meters under it, and the black of pixels without a valid depth."""
+    f = font()
+    text_h = f.getbbox("0.9 m")[3]
+    swatch_w = 14 + 6 + int(f.getlength("no depth"))
+    x0, x1, bar_y0, bar_y1 = 4, width - swatch_w - 16, 4, 18
+    height = bar_y1 + 6 + text_h + 4
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    lo, hi = inverse_range
+    t = 1.0 - np.linspace(0.0, 1.0, x1 - x0)  # left = near = high inverse depth
+    bar = np.repeat(TURBO[np.round(t * 255).astype(np.int64)][None], bar_y1 - bar_y0, axis=0)
+    image.paste(Image.fromarray(bar), (x0, bar_y0))
+    ticks = depth_ticks_m(1.0 / hi, 1.0 / lo)
+    placed: list[tuple[float, float]] = []
+    for depth in [ticks[0], ticks[-1], *ticks[1:-1]]:  # the two ends first: they always show
+        x = x0 + (1.0 - (1.0 / depth - lo) / (hi - lo)) * (x1 - x0 - 1)
+        text = _meters(depth)
+        w = f.getlength(text)
+        left = min(max(x - w / 2, 0), x1 - w)
+        if any(left < right + 6 and left + w > start - 6 for start, right in placed):
+            continue  # would touch a label already there
+        placed.append((left, left + w))
+        draw.line([(x, bar_y1), (x, bar_y1 + 3)], fill=(0, 0, 0))
+        draw.text((left, bar_y1 + 5), text, fill=(0, 0, 0), font=f)
+    sx = x1 + 16
+    draw.rectangle((sx, bar_y0, sx + 14, bar_y1 - 1), fill=(0, 0, 0))
+    draw.text((sx + 20, bar_y0), "no depth", fill=(0, 0, 0), font=f)
+    return np.asarray(image)
 
 
 def _box_params(objects: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -163,17 +230,85 @@ def boxes_overlay(rgb: np.ndarray, objects: pl.DataFrame, rotation: np.ndarray, 
     corners = projected_corners(objects, rotation, K)
     labels = objects["label"].to_list() if "label" in objects.columns else [""] * len(objects)
     ids = objects["object_id"].to_list() if "object_id" in objects.columns else list(range(1, len(objects) + 1))
-    for i, (label, oid) in enumerate(zip(labels, ids)):
-        c = corners[i][np.isfinite(corners[i]).all(axis=1)]
-        if len(c) == 0:
-            continue
-        x, y = float(np.clip(c[:, 0].min(), 0, ow - 1)), float(np.clip(c[:, 1].min(), 0, oh - 1))
-        text = f"{oid} {label}"
-        x0, y0, x1, y1 = draw.textbbox((x, y), text)
-        dy = min(y1 - y, y)  # above the box when there is room, else inside it
-        draw.rectangle((x0 - 1, y0 - dy - 1, x1 + 1, y1 - dy + 1), fill=(0, 0, 0))
-        draw.text((x, y - dy), text, fill=colors[i])
+    finite = np.isfinite(corners).all(axis=2)[..., None]  # corners in front of the camera
+    lo = np.where(finite, corners, np.inf).min(axis=1)
+    hi = np.where(finite, corners, -np.inf).max(axis=1)
+    on_image = (hi[:, 0] >= 0) & (lo[:, 0] <= ow - 1) & (hi[:, 1] >= 0) & (lo[:, 1] <= oh - 1)
+    extents = np.where(on_image[:, None], np.clip(np.concatenate([lo, hi], axis=1), 0, [ow - 1, oh - 1] * 2), np.nan)
+    _draw_labels(draw, extents, [f"{oid} {label}" for oid, label in zip(ids, labels)],
+                 [str(oid) for oid in ids], colors, (ow, oh))
     return np.asarray(image)
+
+
+def label_candidates(extent: np.ndarray, size: tuple[float, float]) -> np.ndarray:
+    """(K, 2) top-left corners to try for a ``size`` (w, h) label of a box with 2D ``extent`` (x0, y0, x1, y1):
+    above it at the left, below it, above at the right, inside at the top, at its center, beside it."""
+    x0, y0, x1, y1 = extent
+    w, h = size
+    return np.array([(x0, y0 - h - 1), (x0, y1 + 1), (x1 - w, y0 - h - 1), (x0 + 1, y0 + 1),
+                     ((x0 + x1 - w) / 2, (y0 + y1 - h) / 2), (x1 - w, y1 + 1), (x1 + 1, y0), (x0 - w - 1, y0),
+                     (x1 + 1, y1 - h), (x0 - w - 1, y1 - h)])
+
+
+def _free_spot(extent: np.ndarray, size: tuple[float, float], taken: np.ndarray,
+               image_size: tuple[int, int]) -> np.ndarray | None:
+    """The first `label_candidates` spot (moved inside the image) whose rectangle overlaps none of ``taken``."""
+    (w, h), (width, height) = size, image_size
+    tl = label_candidates(extent, size)
+    tl = np.stack([np.clip(tl[:, 0], 0, max(width - w, 0)), np.clip(tl[:, 1], 0, max(height - h, 0))], axis=1)
+    rects = np.concatenate([tl, tl + [w, h]], axis=1)  # (K, 4): x0, y0, x1, y1
+    clash = ((rects[:, None, 0] < taken[None, :, 2]) & (rects[:, None, 2] > taken[None, :, 0])
+             & (rects[:, None, 1] < taken[None, :, 3]) & (rects[:, None, 3] > taken[None, :, 1])).any(axis=1)
+    free = np.flatnonzero(~clash)
+    return rects[free[0]] if len(free) else None
+
+
+def place_labels(extents: np.ndarray, sizes: Sequence[Sequence[tuple[float, float]]],
+                 image_size: tuple[int, int]) -> list[tuple[int, np.ndarray] | None]:
+    """Where each box's label goes, none overlapping another or leaving the image: ``(which, (x0, y0, x1, y1))``
+    with ``which`` the index into that box's label ``sizes`` (longest first, e.g. "3 chair" then "3"), or None.
+
+    First every box gets its shortest label (its number), then each takes a longer one where one fits;
+    both passes serve the largest boxes first. ``extents``: (N, 4) 2D box extents in pixels, NaN = off the image.
+    """
+    area = np.nan_to_num((extents[:, 2] - extents[:, 0]) * (extents[:, 3] - extents[:, 1]), nan=-1.0)
+    order = [i for i in np.argsort(-area, kind="stable") if np.isfinite(extents[i]).all()]
+    spots: dict[int, tuple[int, np.ndarray]] = {}
+
+    def taken(but: int) -> np.ndarray:
+        return np.array([rect for j, (_, rect) in spots.items() if j != but]).reshape(-1, 4)
+
+    for i in order:
+        rect = _free_spot(extents[i], sizes[i][-1], taken(i), image_size)
+        if rect is not None:
+            spots[i] = (len(sizes[i]) - 1, rect)
+    for i in order:
+        for which, size in enumerate(sizes[i][:-1]):
+            rect = _free_spot(extents[i], size, taken(i), image_size)
+            if rect is not None:
+                spots[i] = (which, rect)
+                break
+    return [spots.get(i) for i in range(len(extents))]
+
+
+def _draw_labels(draw: ImageDraw.ImageDraw, extents: np.ndarray, texts: list[str], short: list[str],
+                 colors: list[tuple[int, int, int]], image_size: tuple[int, int]) -> None:
+    """Each box's label on a dark plate, where `place_labels` puts it; a box with no free spot keeps its lines
+    only (the preview's legend names every object)."""
+    f = font()
+    pad = 2
+
+    def size(text: str) -> tuple[float, float]:
+        x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=f)
+        return x1 + 2 * pad, y1 + pad
+
+    spots = place_labels(extents, [[size(t), size(s)] for t, s in zip(texts, short)], image_size)
+    for i, spot in enumerate(spots):
+        if spot is None:
+            continue
+        which, (x0, y0, x1, y1) = spot
+        draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=(0, 0, 0))
+        draw.text((x0 + pad, y0), (texts, short)[which][i], fill=colors[i], font=f)
 
 
 def png_data_uri(rgb: np.ndarray) -> str:
@@ -184,39 +319,67 @@ def png_data_uri(rgb: np.ndarray) -> str:
 
 
 def _caption(text: str) -> str:
-    return re.sub(r"[\[\]()\n]", " ", str(text)).strip()
+    return re.sub(r"[\[\]()|\n]", " ", str(text)).strip()
 
 
-def preview_markdown(images: Sequence[tuple[str, np.ndarray]], *, max_bytes: int = MAX_MARKDOWN_BYTES) -> str:
-    """Markdown with one ``![caption](data-uri)`` per image, downscaled together until it fits ``max_bytes``."""
+def _scaled(rgb: np.ndarray, scale: float) -> np.ndarray:
+    img = np.asarray(rgb, dtype=np.uint8)
+    if scale >= 1.0:
+        return img
+    h, w = img.shape[:2]
+    return np.asarray(Image.fromarray(img).resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.BILINEAR))
+
+
+def _layout(captions: list[str], uris: list[str], notes: Sequence[str] | None, columns: int) -> str:
+    """One image per paragraph (caption as alt text), or tables of ``columns`` images: captions as the header,
+    ``notes`` (e.g. what the numbers on an image stand for) in the row under the images."""
+    images = [f"![{c}]({u})" for c, u in zip(captions, uris)]
+    if columns <= 1:
+        return "\n\n".join(f"{img}\n\n{_caption(n)}" if n else img for img, n in zip(images, notes or [""] * len(images)))
+    tables = []
+    for start in range(0, len(images), columns):
+        block = slice(start, start + columns)
+        rows = [captions[block], ["---"] * len(captions[block]), images[block]]
+        if notes:
+            rows.append([_caption(n) for n in notes[block]])
+        tables.append("\n".join("| " + " | ".join(row) + " |" for row in rows))
+    return "\n\n".join(tables)
+
+
+def preview_markdown(images: Sequence[tuple[str, np.ndarray]], *, max_bytes: int = MAX_MARKDOWN_BYTES,
+                     columns: int = 1, notes: Sequence[str] | None = None, legend: str = "") -> str:
+    """Markdown with every image as a ``![caption](data-uri)`` (see `_layout`), after ``legend``; the images are
+    downscaled together until the whole fits ``max_bytes``."""
     if not images:
         return "_no images to preview_"
+    captions = [_caption(c) for c, _ in images]
     scale = 1.0
     while True:
-        parts = []
-        for caption, rgb in images:
-            img = np.asarray(rgb, dtype=np.uint8)
-            if scale < 1.0:
-                h, w = img.shape[:2]
-                size = (max(1, int(w * scale)), max(1, int(h * scale)))
-                img = np.asarray(Image.fromarray(img).resize(size, Image.BILINEAR))
-            parts.append(f"![{_caption(caption)}]({png_data_uri(img)})")
-        md = "\n\n".join(parts)
+        md = _layout(captions, [png_data_uri(_scaled(rgb, scale)) for _, rgb in images], notes, columns)
+        md = f"{legend}\n\n{md}" if legend else md
         if len(md.encode()) <= max_bytes or scale < 0.05:
             return md
         scale *= 0.7
 
 
 def point_maps_preview(point_maps: Sequence[tuple[str, PointMap]], max_width: int = 256) -> str:
-    """Markdown previews of a few point maps, captioned with their image ids."""
-    return preview_markdown([(f"{image_id}: depth (near red, far blue, invalid black)",
-                              point_map_preview(pm, max_width)) for image_id, pm in point_maps])
+    """Markdown previews of a few point maps on one color scale, captioned with their image ids, under a
+    colorbar legend in meters."""
+    if not point_maps:
+        return "_no point maps to preview_"
+    scale = inverse_depth_range([pm for _, pm in point_maps])
+    legend = (f"**Depth** (camera z), one scale for all images: ![depth legend: near red, far blue, black no depth]"
+              f"({png_data_uri(depth_legend(scale))})")
+    return preview_markdown([(image_id, point_map_preview(pm, max_width, scale)) for image_id, pm in point_maps],
+                            columns=2, legend=legend)
 
 
 def objects_preview(refs: Sequence, objects: pl.DataFrame, gravity: dict[str, Gravity],
-                    point_maps: Callable[[str], PointMap | None], *, n_images: int = 2, max_width: int = 384) -> str:
-    """Markdown previews of the first ``n_images`` images (that have a point map and gravity) with their boxes."""
-    images = []
+                    point_maps: Callable[[str], PointMap | None], *, n_images: int = PREVIEW_IMAGES,
+                    max_width: int = 384) -> str:
+    """Markdown previews of the first ``n_images`` images (that have a point map and gravity) with their boxes,
+    two side by side; under each, every object's number and label."""
+    images, notes = [], []
     for ref in refs:
         if len(images) >= n_images:
             break
@@ -230,9 +393,10 @@ def objects_preview(refs: Sequence, objects: pl.DataFrame, gravity: dict[str, Gr
             continue
         ph, pw = pm.shape  # the point map may be estimated at another resolution than the image
         K = np.diag([rgb.shape[1] / pw, rgb.shape[0] / ph, 1.0]) @ np.asarray(pm.intrinsics, dtype=np.float64)
-        overlay = boxes_overlay(rgb, objs, g.rotation, K, max_width)
-        images.append((f"{ref.image_id}: {len(objs)} objects", overlay))
-    return preview_markdown(images)
+        images.append((f"{ref.image_id}: {len(objs)} objects", boxes_overlay(rgb, objs, g.rotation, K, max_width)))
+        notes.append(" · ".join(f"{r['object_id']} {r['label']}" for r in objs.sort("object_id").iter_rows(named=True))
+                     if len(objs) else "no objects")
+    return preview_markdown(images, columns=2, notes=notes)
 
 
 def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, title: str = "", width: int = 480,

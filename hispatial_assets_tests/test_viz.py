@@ -100,8 +100,8 @@ def test_preview_markdown_holds_every_image_and_stays_under_the_budget():
     assert np.array_equal(_decode(DATA_URI.findall(small)[0][1]), noise[0][1][:48, :64])  # small ones stay exact
 
 
-def test_objects_preview_renders_the_first_images_of_a_drop(tmp_path):
-    ids = scenes.write_drop(str(tmp_path), "d", n_images=3, width=128, height=96)
+def test_objects_preview_shows_a_few_images_and_names_every_object_under_each(tmp_path):
+    ids = scenes.write_drop(str(tmp_path), "d", n_images=5, width=128, height=96)
     refs, truth = [], {}
     for image_id in ids:
         uri = str(tmp_path / "drops" / "d" / f"{image_id}.png")
@@ -111,8 +111,58 @@ def test_objects_preview_renders_the_first_images_of_a_drop(tmp_path):
     md = viz.objects_preview(refs, objects, {k: t.gravity() for k, t in truth.items()},
                              lambda k: truth[k].point_map())
     found = DATA_URI.findall(md)
-    assert [caption.split(":")[0] for caption, _, _ in found] == ids[:2]
+    assert [caption.split(":")[0] for caption, _, _ in found] == ids[:viz.PREVIEW_IMAGES]
     assert all(_decode(uri).shape == (96, 128, 3) for _, uri, _ in found)
+    notes = [line for line in md.splitlines() if line.startswith("| ") and "![" not in line and "---" not in line
+             and "objects |" not in line]  # the table row under each pair of images
+    named = [cell.strip() for line in notes for cell in line.strip("| ").split(" | ")]
+    for image_id, note in zip(ids, named):
+        expected = objects.filter(pl.col("image_id") == image_id).sort("object_id")
+        assert note == " · ".join(f"{o} {lab}" for o, lab in zip(expected["object_id"], expected["label"]))
+
+
+def test_labels_of_a_crowded_image_never_overlap_and_stay_inside_it():
+    rng = np.random.default_rng(0)
+    width, height = 200, 150
+    centers = rng.uniform([60, 45], [140, 105], size=(14, 2))  # 14 boxes of 16 px heaped in the middle
+    extents = np.concatenate([centers - 8, centers + 8], axis=1)
+    extents[0] = [-5.0, -5.0, 30.0, 20.0]  # reaches past the corner: its label must still land inside
+    extents[1] = np.nan  # off the image: no label
+    sizes = [[(58.0, 14.0), (16.0, 14.0)]] * len(extents)  # "12 chair", else "12"
+    spots = viz.place_labels(extents, sizes, (width, height))
+    rects = np.array([s[1] for s in spots if s is not None])
+    assert spots[1] is None and len(rects) >= 12  # of the 13 on the image
+    assert sum(s is not None and s[0] == 0 for s in spots) >= 9  # most with their words
+    assert (rects[:, :2] >= 0).all() and (rects[:, 2] <= width).all() and (rects[:, 3] <= height).all()
+    for i in range(len(rects)):
+        for j in range(i + 1, len(rects)):
+            a, b = rects[i], rects[j]
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    # Each label at its first spot (above its box, as before) would overlap others here.
+    first = np.array([viz.label_candidates(e, (58.0, 14.0))[0] for e in extents[2:]])
+    assert ((np.abs(first[:, None] - first[None]) < [58, 14]).all(axis=2).sum() - len(first)) > 0
+
+
+def test_a_label_that_fits_is_written_in_full_above_its_box():
+    spots = viz.place_labels(np.array([[50.0, 60.0, 90.0, 100.0]]), [[(40.0, 12.0), (10.0, 12.0)]], (200, 150))
+    which, rect = spots[0]
+    assert which == 0 and np.allclose(rect, [50, 47, 90, 59])
+
+
+def test_point_maps_share_one_depth_scale_and_its_legend_reads_in_meters():
+    K = np.array([[100.0, 0, 32], [0, 100.0, 24], [0, 0, 1]])
+    near = unproject(np.linspace(1.0, 2.0, 64, dtype=np.float32)[None].repeat(48, 0), K)
+    far = unproject(np.linspace(2.0, 8.0, 64, dtype=np.float32)[None].repeat(48, 0), K)
+    scale = viz.inverse_depth_range([near, far])
+    assert 1.0 <= 1 / scale[1] < 1.1 and 7.5 < 1 / scale[0] <= 8.0  # 2-98% of all valid pixels together
+    a, b = viz.point_map_preview(near, 64, scale), viz.point_map_preview(far, 64, scale)
+    assert np.array_equal(a[0, -1], b[0, 0])  # 2 m is one color in both
+    assert not np.array_equal(viz.point_map_preview(near, 64)[0, -1], viz.point_map_preview(far, 64)[0, 0])
+    assert viz.depth_ticks_m(1.7, 15.0) == [1.7, 2.0, 5.0, 10.0, 15.0]
+    legend = viz.depth_legend(scale)
+    bar = legend[10, 4:200].astype(int)
+    assert bar[0, 0] > bar[0, 2] and bar[-1, 2] > bar[-1, 0]  # red near on the left, blue far on the right
+    assert (legend == 0).all(axis=2).sum() > 150  # the black "no depth" swatch (and the text)
 
 
 def test_point_maps_and_objects_asset_pages_carry_previews(data_root, instance):
@@ -133,5 +183,6 @@ def test_point_maps_and_objects_asset_pages_carry_previews(data_root, instance):
     assert set(previews) == {"point_maps", "objects"}
     shown = {k: [(caption.split(":")[0], _decode(uri).shape) for caption, uri, _ in DATA_URI.findall(md)]
              for k, md in previews.items()}
-    assert shown == {"point_maps": [("img_0000", (96, 128, 3))],
-                     "objects": [("img_0000", (96, 128, 3)), ("img_0001", (96, 128, 3))]}
+    images = [(f"img_{i:04d}", (96, 128, 3)) for i in range(3)]
+    assert shown["objects"] == images
+    assert shown["point_maps"][0][0].startswith("depth legend") and shown["point_maps"][1:] == images

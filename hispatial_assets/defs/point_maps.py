@@ -9,14 +9,15 @@ from hispatial_assets.defs.stage import StageOutput, run_stage
 from hispatial_assets.perception.stages import point_maps_for_drop
 from hispatial_assets.storage.point_maps import load_point_map
 from hispatial_assets.storage.tables import image_refs
-from hispatial_assets.viz import point_maps_preview
+from hispatial_assets.viz import PREVIEW_IMAGES, point_maps_preview
 
 POINT_MAPS_VERSION = "1"
 
 
 def preview(table: pl.DataFrame) -> str:
-    """The first image's depth colormap, so the asset page shows what was estimated."""
-    return point_maps_preview([(r["image_id"], load_point_map(r["uri"])) for r in table.head(1).iter_rows(named=True)])
+    """The first images' depth colormaps (one scale, with its legend), so the asset page shows what was estimated."""
+    return point_maps_preview([(r["image_id"], load_point_map(r["uri"]))
+                               for r in table.head(PREVIEW_IMAGES).iter_rows(named=True)])
 
 
 def build_point_maps_asset(code_version: str) -> dg.AssetsDefinition:
