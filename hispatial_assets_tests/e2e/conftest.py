@@ -1,10 +1,12 @@
-"""End-to-end fixtures: one real `dagster dev` (webserver + daemon) per test session, GraphQL helpers.
+"""End-to-end fixtures: one real `dagster dev` (webserver + daemon) per test session, GraphQL helpers,
+headless Chromium.
 
-`dagster dev` runs from the repository root on a free 127.0.0.1 port with a temporary DAGSTER_HOME
-(seeded with dagster_home/dagster.yaml) and a temporary HISPATIAL_ROOT; the drop sensor ticks every
-second (HISPATIAL_SENSOR_INTERVAL_S=1). Its log goes to a file that is copied to the test artifacts
-folder ($HISPATIAL_TEST_ARTIFACTS, default <repo>/test-artifacts) and whose tail is printed when a
-test that used it fails.
+The session starts as a user does after `make demo`: `hispatial demo` fills a temporary HISPATIAL_ROOT
+and DAGSTER_HOME (seeded with dagster_home/dagster.yaml), then `dagster dev` runs on them from the
+repository root on a free 127.0.0.1 port; the drop sensor ticks every second
+(HISPATIAL_SENSOR_INTERVAL_S=1). A copy of that home and root is kept for timing the same work from the
+CLI. The log goes to a file that is copied to the test artifacts folder ($HISPATIAL_TEST_ARTIFACTS,
+default <repo>/test-artifacts) and whose tail is printed when a test that used it fails.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import importlib.util
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +30,16 @@ REPO = Path(__file__).resolve().parents[2]
 LOCATION = "hispatial_assets"
 REPOSITORY = "__repository__"
 STARTUP_DEADLINE_S = float(os.environ.get("HISPATIAL_E2E_STARTUP_S", "150"))  # 2 busy cores: be patient
+DEMO_DEADLINE_S = 600  # `hispatial demo`: 2 drops of 8 images, ~30 s on a quiet 2-core machine
+CHROMIUM = os.environ.get("HISPATIAL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+BROWSER_MISSING = [what for what, ok in ((f"chromium at {CHROMIUM}", os.path.exists(CHROMIUM)),
+                                         ("the playwright package", importlib.util.find_spec("playwright") is not None))
+                   if not ok]
+needs_browser = pytest.mark.skipif(bool(BROWSER_MISSING), reason=f"browser test needs {' and '.join(BROWSER_MISSING)} "
+                                   "(CI: apt-get install -y chromium; pip install playwright==1.57.0; no `playwright install`)")
+UI_TIMEOUT_MS = 60_000  # a busy 2-core machine: the UI's first GraphQL queries can be slow
 
 
 class E2EError(AssertionError):
@@ -74,6 +87,8 @@ class DagsterDev:
         self.home = workdir / "dagster_home"
         self.root = workdir / "root"
         self.log_path = workdir / "dagster_dev.log"
+        self.cli_home, self.cli_root = workdir / "cli_dagster_home", workdir / "cli_root"  # the demo's, copied
+        self.demo_s = 0.0
         self.port = 0
         self.proc: subprocess.Popen | None = None
         self.started_s = 0.0  # seconds until the GraphQL endpoint answered with the code location loaded
@@ -94,14 +109,34 @@ class DagsterDev:
         })
         return env
 
-    def dagster_exe(self) -> str:
-        exe = Path(sys.executable).parent / "dagster"
-        return str(exe) if exe.exists() else (shutil.which("dagster") or "dagster")
+    def exe(self, name: str) -> str:
+        exe = Path(sys.executable).parent / name
+        return str(exe) if exe.exists() else (shutil.which(name) or name)
 
-    def start(self) -> None:
+    def dagster_exe(self) -> str:
+        return self.exe("dagster")
+
+    def seed_home(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "dagster_home" / "dagster.yaml", self.home / "dagster.yaml")
+
+    def run_demo(self) -> None:
+        """`hispatial demo` on this root and home (what `make demo` leaves), then a copy of both for CLI timings."""
+        self.seed_home()
+        t0 = time.monotonic()
+        done = subprocess.run([self.exe("hispatial"), "demo", "--root", str(self.root)], cwd=REPO, env=self.env(),
+                              capture_output=True, text=True, timeout=DEMO_DEADLINE_S)
+        self.demo_s = time.monotonic() - t0
+        with open(self.log_path, "a") as log:
+            log.write(f"$ hispatial demo --root {self.root}\n{done.stdout}{done.stderr}\n")
+        if done.returncode != 0:
+            raise E2EError(f"hispatial demo failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        shutil.copytree(self.home, self.cli_home)
+        shutil.copytree(self.root, self.cli_root)
+
+    def start(self) -> None:
+        self.seed_home()
         t0 = time.monotonic()
         for attempt in range(3):  # a free port can be taken between probing and binding: retry
             self.port = free_port()
@@ -208,7 +243,7 @@ class DagsterDev:
 
     def runs_for_partition(self, partition: str) -> list[dict[str, Any]]:
         data = self.graphql("""query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) {
-            __typename ... on Runs { results { runId status jobName startTime endTime
+            __typename ... on Runs { results { runId status jobName creationTime startTime endTime
               tags { key value } assetSelection { path } } } ... on PythonError { message } } }""",
                             {"tags": [{"key": "dagster/partition", "value": partition}]})
         runs = data["runsOrError"]
@@ -244,6 +279,37 @@ class DagsterDev:
         return run
 
 
+TICKS = """query($sel: SensorSelector!, $after: Float) { sensorOrError(sensorSelector: $sel) {
+  __typename ... on Sensor { sensorState { status ticks(limit: 100, afterTimestamp: $after) {
+    tickId status timestamp runIds skipReason error { message }
+    dynamicPartitionsRequestResults { partitionsDefName partitionKeys type } } } } } }"""
+SENSOR = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "sensorName": "drop_sensor"}
+FINISHED_TICK = {"SUCCESS", "SKIPPED", "FAILURE"}
+
+
+def sensor_ticks(dev, after: float | None = None) -> tuple[str, list[dict]]:
+    data = dev.graphql(TICKS, {"sel": SENSOR, "after": after})
+    sensor = data["sensorOrError"]
+    if sensor["__typename"] != "Sensor":
+        raise E2EError(f"drop_sensor not found: {sensor}")
+    return sensor["sensorState"]["status"], sensor["sensorState"]["ticks"]
+
+
+def wait_for_tick_after(dev, t: float, timeout_s: float) -> dict:
+    """The first finished drop_sensor tick that started after ``t`` (epoch seconds)."""
+    def probe():
+        _, ticks = sensor_ticks(dev, after=t)
+        done = sorted((k for k in ticks if k["status"] in FINISHED_TICK and k["timestamp"] > t),
+                      key=lambda k: k["timestamp"])
+        for k in done:
+            if k["status"] == "FAILURE":
+                raise E2EError(f"drop_sensor tick failed: {k['error']}")
+        return done[0] if done else None
+
+    return wait_for(f"a drop_sensor tick after {t:.0f}", probe, timeout_s,
+                    on_timeout=lambda: "\n" + dev.log_tail())
+
+
 def tags_of(run: dict[str, Any]) -> dict[str, str]:
     return {t["key"]: t["value"] for t in run["tags"]}
 
@@ -263,8 +329,10 @@ def pytest_runtest_makereport(item, call):
 def dagster_dev(tmp_path_factory) -> Iterator[DagsterDev]:
     dev = DagsterDev(tmp_path_factory.mktemp("dagster_dev"))
     try:
+        dev.run_demo()
         dev.start()
-        print(f"dagster dev up on {dev.url} after {dev.started_s:.1f}s (home {dev.home}, root {dev.root})")
+        print(f"hispatial demo {dev.demo_s:.1f}s; dagster dev up on {dev.url} after {dev.started_s:.1f}s "
+              f"(home {dev.home}, root {dev.root})")
         yield dev
     finally:
         dev.stop()
@@ -272,6 +340,41 @@ def dagster_dev(tmp_path_factory) -> Iterator[DagsterDev]:
             shutil.copy(dev.log_path, artifacts_dir() / "dagster_dev.log")
         except OSError:
             pass
+
+
+@pytest.fixture(scope="session")
+def ui_artifacts() -> Path:
+    """<artifacts>/ui/, emptied of the last session's screenshots once."""
+    out = artifacts_dir() / "ui"
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob("*.png"), *out.glob("*.html")]:
+        stale.unlink()
+    return out
+
+
+@pytest.fixture
+def page(ui_artifacts):
+    """A Playwright page in headless Debian Chromium (no browser download); ``page.artifacts``: where shots go."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            # the "Join the Dagster community" dialog that dagster dev shows on localhost: dismissed already
+            context.add_init_script("try { localStorage.setItem('communityNux', JSON.stringify('1')); } catch (e) {}")
+            pg = context.new_page()
+            pg.set_default_timeout(UI_TIMEOUT_MS)
+            nux = pg.get_by_role("dialog").filter(has_text="Join the Dagster community")
+            pg.add_locator_handler(nux, lambda: nux.get_by_role("button", name="Skip").click())
+            pg.artifacts = ui_artifacts
+            yield pg
+        finally:
+            browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(page.artifacts / name), full_page=False)
 
 
 @pytest.fixture

@@ -14,40 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from hispatial_assets_tests.e2e.conftest import LOCATION, REPOSITORY, E2EError, metadata_of, tags_of, wait_for
+from hispatial_assets_tests.e2e.conftest import (FINISHED_TICK, metadata_of, sensor_ticks, tags_of, wait_for,
+                                                 wait_for_tick_after)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(360)]  # backstop; the waits below have their own deadlines
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # backstop (with the session's demo and dev start)
 
-TICKS = """query($sel: SensorSelector!, $after: Float) { sensorOrError(sensorSelector: $sel) {
-  __typename ... on Sensor { sensorState { status ticks(limit: 100, afterTimestamp: $after) {
-    tickId status timestamp runIds skipReason error { message }
-    dynamicPartitionsRequestResults { partitionsDefName partitionKeys type } } } } } }"""
-SENSOR = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "sensorName": "drop_sensor"}
-FINISHED_TICK = {"SUCCESS", "SKIPPED", "FAILURE"}
 RUN_DEADLINE_S = 180  # the whole drop_pipeline job (every drop-partitioned asset) on 2 busy cores
-
-
-def sensor_ticks(dev, after: float | None = None) -> tuple[str, list[dict]]:
-    data = dev.graphql(TICKS, {"sel": SENSOR, "after": after})
-    sensor = data["sensorOrError"]
-    if sensor["__typename"] != "Sensor":
-        raise E2EError(f"drop_sensor not found: {sensor}")
-    return sensor["sensorState"]["status"], sensor["sensorState"]["ticks"]
-
-
-def wait_for_tick_after(dev, t: float, timeout_s: float) -> dict:
-    """The first finished drop_sensor tick that started after ``t`` (epoch seconds)."""
-    def probe():
-        _, ticks = sensor_ticks(dev, after=t)
-        done = sorted((k for k in ticks if k["status"] in FINISHED_TICK and k["timestamp"] > t),
-                      key=lambda k: k["timestamp"])
-        for k in done:
-            if k["status"] == "FAILURE":
-                raise E2EError(f"drop_sensor tick failed: {k['error']}")
-        return done[0] if done else None
-
-    return wait_for(f"a drop_sensor tick after {t:.0f}", probe, timeout_s,
-                    on_timeout=lambda: "\n" + dev.log_tail())
 
 
 def stage_drop(dev, drop_id: str, n_images: int = 2) -> Path:

@@ -22,7 +22,6 @@ Screenshots go to $HISPATIAL_TEST_ARTIFACTS (default <repo>/test-artifacts)/ui/.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import time
@@ -30,53 +29,11 @@ import uuid
 
 import pytest
 
-from hispatial_assets_tests.e2e.conftest import artifacts_dir, metadata_of, tags_of, wait_for
+from hispatial_assets_tests.e2e.conftest import UI_TIMEOUT_MS, metadata_of, needs_browser, shot, tags_of, wait_for
 
-CHROMIUM = os.environ.get("HISPATIAL_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-_missing = [what for what, ok in ((f"chromium at {CHROMIUM}", os.path.exists(CHROMIUM)),
-                                  ("the playwright package", importlib.util.find_spec("playwright") is not None))
-            if not ok]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600), needs_browser]  # backstop: the session's demo + dev start
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(bool(_missing), reason=f"browser test needs {' and '.join(_missing)} "
-                       "(CI: apt-get install -y chromium; pip install playwright==1.57.0; no `playwright install`)"),
-]
-
-UI_TIMEOUT_MS = 60_000  # a busy 2-core machine: the UI's first GraphQL queries can be slow
 RUN_DEADLINE_S = 150
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    out = artifacts_dir() / "ui"
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.png"):
-        stale.unlink()
-    (out / "failure.html").unlink(missing_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            # the "Join the Dagster community" dialog that dagster dev shows on localhost: dismissed already
-            context.add_init_script("try { localStorage.setItem('communityNux', JSON.stringify('1')); } catch (e) {}")
-            pg = context.new_page()
-            pg.set_default_timeout(UI_TIMEOUT_MS)
-            nux = pg.get_by_role("dialog").filter(has_text="Join the Dagster community")
-            pg.add_locator_handler(nux, lambda: nux.get_by_role("button", name="Skip").click())
-            pg.artifacts = out
-            yield pg
-        finally:
-            browser.close()
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(page.artifacts / name), full_page=False)
 
 
 def write_unready_drop(dev, drop_id: str) -> None:
@@ -189,8 +146,8 @@ def test_materialize_one_partition_from_the_asset_page(dev, page):
         open_asset_graph(page, dev)
         shot(page, "04_asset_graph_after.png")
     except Exception:
-        shot(page, "failure.png")
-        (page.artifacts / "failure.html").write_text(page.content())
+        shot(page, "failure_materialize.png")
+        (page.artifacts / "failure_materialize.html").write_text(page.content())
         raise
 
     # Confirm through GraphQL: that run, that partition, only drop_manifest, materialized. (Automation over
