@@ -48,6 +48,8 @@ def sensor_interval_s() -> int:
         return max(1, int(raw)) if raw else DEFAULT_SENSOR_INTERVAL_S
     except ValueError:
         raise ValueError(f"{SENSOR_INTERVAL_ENV} must be a whole number of seconds, got {raw!r}") from None
+
+
 PARTITION_TAG = "dagster/partition"
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
