@@ -5,7 +5,8 @@ What the browser does (Playwright, system Chromium at $HISPATIAL_CHROMIUM, defau
 1. opens the asset graph of drop_manifest (``/assets/drop_manifest?view=lineage``: drop_manifest → point_maps)
    and waits for both nodes;                                             → 01_asset_graph.png
 2. clicks the header button "Materialize…"; the dialog "Launch runs to materialize drop_manifest" opens;
-3. in "Custom" partition selection removes any preselected partition chips, opens the partition list,
+3. in "Custom" partition selection opens the partition list, clears the preselection with its
+   "Select all (N)" box (Custom preselects every partition; over four show as "N partitions selected"),
    types the drop id in "Filter partitions", ticks that partition, closes the list; the dialog says
    "1 partition" and the only chip is the drop id
                                                                          → 02_partition_selected.png
@@ -104,14 +105,18 @@ def test_materialize_one_partition_from_the_asset_page(dev, page):
         selector = dialog.locator("[aria-haspopup='dialog']:has([class*='TagSelector'])").first
         toggle = selector.get_by_role("img", name=re.compile(r"^expand_(more|less)$"))
         chips = selector.locator("[class*='BaseTag']")
-        for _ in range(50):
-            if not chips.count():
-                break
-            chips.first.get_by_role("img", name="close").click()
-        dialog.get_by_text(re.compile(r"^0 partitions$")).wait_for()
         filter_box = page.get_by_placeholder("Filter partitions")
         if not filter_box.is_visible():
             toggle.click()
+        # over four selected the selector shows "N partitions selected", not chips: clear it with the list's
+        # "Select all (N)" box (all selected → none; some → all → none)
+        select_all = page.get_by_role("menu").locator("label").filter(has_text=re.compile(r"^Select all \(\d+\)$"))
+        none_selected = dialog.get_by_text(re.compile(r"^0 partitions$"))
+        for _ in range(2):
+            if none_selected.is_visible():
+                break
+            select_all.click()
+        none_selected.wait_for()
         filter_box.fill(drop_id)
         page.get_by_role("menu").locator("label").filter(has_text=drop_id).first.click()
         toggle.click()  # close the list again
