@@ -16,12 +16,19 @@ DATA_VERSION_TAG = "dagster/data_version"
 INPUT_VERSION_TAG_PREFIX = "hispatial/input_version."
 
 
+def asset_partition(context: dg.AssetExecutionContext) -> str:
+    """This asset's partition, "" when it has none: an unpartitioned asset (qa_stats) at the end of a
+    drop's run sees the run's partition key, but its record is not that drop's."""
+    partitioned = context.has_partition_key and context.assets_def.partitions_def is not None
+    return context.partition_key if partitioned else ""
+
+
 def upstream_data_versions(context: dg.AssetExecutionContext) -> dict[str, str]:
     """The data version of each upstream partition this materialization read (same drop)."""
     versions: dict[str, str] = {}
     deps = context.assets_def.asset_deps.get(context.asset_key, set())
     for key in sorted(deps, key=lambda k: k.to_user_string()):
-        partition = context.partition_key if context.has_partition_key else None
+        partition = asset_partition(context)
         flt = dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None)
         records = context.instance.fetch_materializations(flt, limit=1).records
         if records:
@@ -55,7 +62,7 @@ def finish(
     ``input_versions`` defaults to the same-partition upstream versions; an asset that reads many
     partitions of its inputs (``sft_dataset``) passes what it read instead.
     """
-    partition = context.partition_key if context.has_partition_key else ""
+    partition = asset_partition(context)
     input_versions = upstream_data_versions(context) if input_versions is None else input_versions
     code_version = context.assets_def.code_versions_by_key.get(context.asset_key) or ""
     uri = write_lineage(root, LineageRecord(

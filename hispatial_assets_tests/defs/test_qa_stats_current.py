@@ -24,3 +24,6 @@ def test_each_drop_run_ends_with_qa_stats_over_every_drop_so_far(data_root, inst
         assert counts["n"].sum() == sum(rows_by_drop.values()) and counts["drops"].max() == i + 1
         totals.append(sum(rows_by_drop.values()))
     assert totals[1] > totals[0] > 0
+    # qa_stats is not partitioned: its records in the drops' runs are no drop's (partition "")
+    stats_lineage = query(data_root, "SELECT partition, count(*) AS n FROM lineage WHERE asset = 'qa_stats' GROUP BY ALL")
+    assert stats_lineage.rows() == [("", 2)]
