@@ -61,8 +61,8 @@ def test_a_pipeline_run_from_the_command_line_counts_its_steps(tmp_path):
     subprocess.run([sys.executable, "-m", "hispatial_assets.cli", "make-drop", "--id", "steps", "--images", "1", "--root",
                     "root"], cwd=tmp_path, env=env, check=True, capture_output=True, timeout=600)
     drawn = run_on_a_terminal(["add-drop", "root/drops/steps", "--run", "--root", "root"], env, tmp_path)
-    # drop_pipeline: 9 assets and 6 checks, one step each
-    assert re.search(r"drop_pipeline\[steps\]: +\d+%\|.*\| ?\d+/15 \[", drawn), drawn
+    # drop_pipeline: 9 drop assets, qa_stats at the end and 6 checks, one step each
+    assert re.search(r"drop_pipeline\[steps\]: +\d+%\|.*\| ?\d+/16 \[", drawn), drawn
 
 
 def test_evaluate_counts_its_recipe_benchmark_partitions(tmp_path):
