@@ -45,7 +45,9 @@ def run_on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> str:
 
 def test_make_drop_shows_images_rendered_with_rate_and_eta_on_a_terminal(tmp_path):
     drawn = run_on_a_terminal(["make-drop", "--id", "bar", "--images", "3", "--root", "root"], _env(tmp_path), tmp_path)
-    assert "render bar" in drawn and "3/3" in drawn
+    # tqdm skips redraws under 0.1 s apart, so the last state may never be drawn before the bar clears;
+    # the first image takes longer than that, so a state past the start always is
+    assert "render bar" in drawn and re.search(r"[123]/3", drawn), drawn
     assert re.search(r"\d+/3 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(image/s|s/image)\]", drawn), drawn  # elapsed<ETA, rate
 
 
