@@ -25,7 +25,7 @@ from hispatial_assets.perception import registry
 
 CONFIG_ENV = "HISPATIAL_CONFIG"
 PROFILE_ENV = "HISPATIAL_PROFILE"
-SECTIONS = ("profile", "stages", "qa", "training", "benchmarks")
+SECTIONS = ("profile", "stages", "qa", "training", "benchmarks", "executor")
 # The `training` section: the fields of defs/training.py's TrainingResource and their types (a test keeps
 # the two equal; the defaults are TrainConfig's).
 TRAINING_KEYS: dict[str, str] = {
@@ -65,6 +65,7 @@ class PipelineConfig:
     stages: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(registry.DEFAULTS))
     qa: dict[str, Any] = field(default_factory=dict)  # QAConfig overrides
     training: dict[str, Any] = field(default_factory=dict)  # TrainingResource fields (defs/training.py)
+    executor: dict[str, Any] | None = None  # the file's "executor" block; read by defs/executors.py
 
     @classmethod
     def from_env(cls, profile: str | None = None) -> PipelineConfig:
@@ -89,7 +90,7 @@ class PipelineConfig:
         check_keys(training, TRAINING_KEYS, f"{source}: training")
         for key, value in training.items():
             check_value(registry.Setting(key, None, TRAINING_KEYS[key]), value, f"{source}: training.{key}")
-        return cls(stages=stages, qa=qa, training=training).validated(source)
+        return cls(stages=stages, qa=qa, training=training, executor=raw.get("executor")).validated(source)
 
     @classmethod
     def exact(cls) -> PipelineConfig:
@@ -104,7 +105,7 @@ class PipelineConfig:
     def with_stage(self, stage: str, **spec: Any) -> PipelineConfig:
         stages = copy.deepcopy(self.stages)
         stages[stage] = spec
-        return PipelineConfig(stages=stages, qa=dict(self.qa), training=dict(self.training))
+        return PipelineConfig(stages=stages, qa=dict(self.qa), training=dict(self.training), executor=self.executor)
 
     def identity(self, stage: str) -> str:
         return registry.spec_identity(stage, self.stages[stage])

@@ -15,7 +15,7 @@ from hispatial_assets.config import PipelineConfig
 from hispatial_assets.defs import pools
 from hispatial_assets.defs.drops import drop_manifest, has_usable_images
 from hispatial_assets.defs.evaluation import eval_scores
-from hispatial_assets.defs.executor import run_executor
+from hispatial_assets.defs.executors import build_executor, executor_spec
 from hispatial_assets.defs.perception import (
     GRAVITY_VERSION,
     OBJECTS_VERSION,
@@ -85,7 +85,7 @@ def build_definitions(config: PipelineConfig | None = None, *, root: str = "") -
             "training": training,
             **{res: backend_resource(stage, config.stages[stage]) for stage, res in STAGE_RESOURCES.items()},
         },
-        executor=run_executor,  # in process by default: defs/executor.py
+        executor=build_executor(executor_spec(config.executor)),  # every job's; defs/executors.py
     )
 
 
