@@ -159,6 +159,13 @@ class ReadOnlyRoot(fsspec.AbstractFileSystem):
         entries = [self._rel(e) for e in self.fs.ls(self._real(path), detail=True)]
         return entries if detail else [e["name"] for e in entries]
 
+    def find(self, path, maxdepth=None, withdirs=False, detail=False, **kwargs):
+        """One listing of the real filesystem's tree (DuckDB's globs end here): on an object store a
+        paginated prefix listing, where walking folder by folder would cost a request per folder."""
+        found = self.fs.find(self._real(path), maxdepth=maxdepth, withdirs=withdirs, detail=True, **kwargs)
+        entries = {e["name"]: e for e in (self._rel(v) for v in found.values())}
+        return entries if detail else sorted(entries)
+
     def info(self, path, **kwargs):
         return self._rel(self.fs.info(self._real(path)))
 

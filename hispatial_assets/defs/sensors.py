@@ -15,9 +15,14 @@ from hispatial_assets.storage.drops import READY_MARKER
 from hispatial_assets.storage.layout import InvalidDropId, check_drop_id
 
 
-def list_ready_drops(drops_uri: str) -> tuple[list[str], list[str]]:
-    """(complete drop ids, folders skipped with a reason) under ``drops_uri``; complete = has _READY."""
+def list_ready_drops(drops_uri: str, known_ready: frozenset[str] | set[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """(complete drop ids, folders skipped with a reason) under ``drops_uri``; complete = has _READY.
+
+    One listing of the folder per call, fresh (object-store filesystems cache listings for the life
+    of the process, which would hide drops uploaded since), and one _READY check per folder not in
+    ``known_ready``: on an object store that is a request each, so the drops seen before cost nothing."""
     fs, path = io.fs_and_path(drops_uri)
+    fs.invalidate_cache(path)
     if not fs.exists(path):
         return [], []
     ready, skipped = [], []
@@ -32,7 +37,7 @@ def list_ready_drops(drops_uri: str) -> tuple[list[str], list[str]]:
         except InvalidDropId as e:
             skipped.append(str(e))
             continue
-        if fs.exists(f"{entry['name'].rstrip('/')}/{READY_MARKER}"):
+        if name in known_ready or fs.exists(f"{entry['name'].rstrip('/')}/{READY_MARKER}"):
             ready.append(name)
     return ready, skipped
 
@@ -98,7 +103,7 @@ def build_drop_sensor(job, pipeline_assets: Sequence[dg.AssetKey]) -> dg.SensorD
     def drop_sensor(context: dg.SensorEvaluationContext, data_root: DataRootResource) -> dg.SensorResult:
         root = data_root.data_root()
         seen = set(json.loads(context.cursor)["seen"]) if context.cursor else set()
-        ready, skipped = list_ready_drops(root.drops_uri())
+        ready, skipped = list_ready_drops(root.drops_uri(), known_ready=seen)
         for reason in skipped:
             context.log.warning(reason)
         unseen = [d for d in ready if d not in seen]
