@@ -7,7 +7,7 @@ ROOT   ?= data
 BIN    := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: install demo test bench e2e-deps clean
+.PHONY: install demo test bench e2e-deps scale-deps clean
 
 $(BIN)/hispatial: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Debian: apt-get install python3.11 python3.11-venv)"; exit 1; }
@@ -28,7 +28,12 @@ e2e-deps:
 	@[ -x /usr/bin/chromium ] || { echo "installing chromium for the UI tests"; \
 	  (apt-get install -y chromium || (apt-get update && apt-get install -y chromium)) >/dev/null; }
 
-test: install e2e-deps
+# The Postgres instance-storage test starts a throwaway server from Debian's packages.
+scale-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing postgresql for the instance-storage test"; \
+	  (apt-get install -y postgresql || (apt-get update && apt-get install -y postgresql)) >/dev/null; }
+
+test: install e2e-deps scale-deps
 	$(BIN)/python -m pytest -q
 
 bench: install
