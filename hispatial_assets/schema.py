@@ -50,6 +50,12 @@ QA = {
     "question": STR, "answer": STR, "answer_value": STR,  # answer_value: JSON (DESIGN §8)
     "object_ids": pl.List(I32), "input_versions": STR, "program": STR, "reasoning": STR,
 }
+# Per-drop QA statistics that merge exactly across drops (qa/summary.py), what `qa_stats` reads
+# (tables/qa_summary/drop_id=<id>/level=<L>/part.parquet). stat: rows | yes | letter | meters_cm | min | max.
+QA_SUMMARY = {
+    "drop_id": STR, "level": I32, "task": STR, "format": STR, "stat": STR, "key": STR, "n_options": I32,
+    "value": F64, "n": I64, "images": I64,
+}
 LINEAGE = {
     "asset": STR, "partition": STR, "run_id": STR, "code_version": STR, "backend": STR,
     "input_versions": STR,  # JSON {asset: data_version}
@@ -81,7 +87,7 @@ EVAL_SCORES = {
 
 TABLES: dict[str, dict] = {
     "images": IMAGES, "rejected": REJECTED, "point_maps": POINT_MAPS, "gravity": GRAVITY,
-    "objects": OBJECTS, "gt_objects": GT_OBJECTS, "referrals": REFERRALS, "qa": QA,
+    "objects": OBJECTS, "gt_objects": GT_OBJECTS, "referrals": REFERRALS, "qa": QA, "qa_summary": QA_SUMMARY,
     "lineage": LINEAGE, "sft": SFT, "checkpoints": CHECKPOINTS, "eval_scores": EVAL_SCORES,
 }
 

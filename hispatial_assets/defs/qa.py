@@ -17,12 +17,13 @@ from hispatial_assets.defs.stage import StageOutput, run_stage
 from hispatial_assets.qa import QAConfig, generate_all
 from hispatial_assets.qa.drop import drop_inputs
 from hispatial_assets.qa.reader import coverage
+from hispatial_assets.qa.summary import summarize_qa
 from hispatial_assets.qa.verify import format_balance, verify_drop, verify_qa
 from hispatial_assets.storage import io
 from hispatial_assets.storage.outputs import file_record
 from hispatial_assets.storage.tables import point_map_loader, read_table
 
-QA_VERSION = "2"  # 2: qa_id starts with the drop id (unique across the catalog)
+QA_VERSION = "3"  # 2: qa_id starts with the drop id (unique across the catalog); 3: qa_summary written beside
 LEVEL_DEPS = {0: ["point_maps"], 1: ["objects", "referrals"], 2: ["objects", "referrals", "gravity"],
               3: ["objects", "referrals", "gravity"]}
 LEVEL_NAMES = {0: "geometry", 1: "attributes", 2: "relations", 3: "reasoning"}
@@ -52,7 +53,8 @@ def build_qa_asset(level: int, code_version: str, config: QAConfig) -> dg.Assets
         def compute(drop_id: str) -> StageOutput:
             qa = synthesize_level(root, drop_id, level, config, upstream_data_versions(context))
             counts = qa.group_by("task", "format").len().sort("task", "format")
-            return StageOutput({("qa", (("level", level),)): qa}, len(qa), {
+            sub = (("level", level),)
+            return StageOutput({("qa", sub): qa, ("qa_summary", sub): summarize_qa(qa)}, len(qa), {
                 "rows": len(qa), "images": qa["image_id"].n_unique() if len(qa) else 0,
                 "per_task_format": dg.MetadataValue.md(_counts_md(counts))})
 
@@ -127,6 +129,7 @@ def _coverage_md(cov: pl.DataFrame) -> str:
           code_version=QA_VERSION, group_name="qa", kinds={"duckdb"}, pool="catalog_writer",
           automation_condition=dg.AutomationCondition.eager(),
           description="SQL (sql/qa_stats.sql) over all QA: counts by level, task, format; answer distributions. "
+          "Reads the per-drop summaries the QA levels write (qa_summary), never the rows. "
           "The last step of every drop run (drop_pipeline), so it is current once a drop's run has succeeded.")
 def qa_stats(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
     root = data_root.data_root()

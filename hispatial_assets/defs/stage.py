@@ -34,6 +34,11 @@ def content_version(frame: pl.DataFrame) -> str:
     return io.frame_hash(frame.drop([c for c in PROVENANCE_COLUMNS if c in frame.columns]))
 
 
+# Tables computed from the other tables a stage writes (qa_summary from qa): they add nothing to the
+# content, so they stay out of data versions and adding one does not make anything downstream stale.
+DERIVED_TABLES = ("qa_summary",)
+
+
 def write_outputs(root: DataRoot, drop_id: str, out: StageOutput) -> tuple[str, list[dict]]:
     """Write every table (atomically); returns the content data version over all of them and the
     files written (uri, size, hash) for the lineage record."""
@@ -43,7 +48,8 @@ def write_outputs(root: DataRoot, drop_id: str, out: StageOutput) -> tuple[str, 
         data, uri = io.parquet_bytes(frame), root.table_uri(table, drop_id, **dict(sub))
         io.write_bytes(uri, data)
         files.append(file_record(table, uri, data))
-        digests.append(f"{table}{sub}:{content_version(frame)}")
+        if table not in DERIVED_TABLES:
+            digests.append(f"{table}{sub}:{content_version(frame)}")
     return io.sha256_bytes("\n".join(digests).encode()), files
 
 

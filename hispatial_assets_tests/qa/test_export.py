@@ -6,7 +6,7 @@ import polars as pl
 
 from hispatial_assets.qa.export import export_hf_parquet, export_llava_json
 
-SQL = os.path.join(os.path.dirname(__file__), "..", "..", "sql", "qa_stats.sql")
+SQL = os.path.join(os.path.dirname(__file__), "..", "..", "sql", "qa_stats.sql")  # reads qa_summary
 
 
 def _tables(qa):
@@ -46,9 +46,11 @@ def test_llava_json_export_filters_tasks(qa, tmp_path):
 
 
 def test_qa_stats_sql_ends_with_per_level_task_format_counts(qa):
+    from hispatial_assets.qa.summary import summarize_qa
+
     con = duckdb.connect()
-    con.register("qa_frame", qa.to_arrow())
-    con.execute("CREATE VIEW qa AS SELECT * FROM qa_frame")
+    con.register("summary_frame", summarize_qa(qa).to_arrow())
+    con.execute("CREATE VIEW qa_summary AS SELECT * FROM summary_frame")
     statements = [s for s in open(SQL).read().split(";") if s.strip() and not all(
         line.strip().startswith("--") or not line.strip() for line in s.splitlines())]
     for s in statements[:-1]:

@@ -1,0 +1,61 @@
+"""qa_stats from the per-drop summaries (sql/qa_stats.sql over qa_summary) says what the same
+statistics computed from the rows say (sql/qa_stats_from_rows.sql over qa)."""
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from hispatial_assets.qa.summary import summarize_qa
+
+SQL = Path(__file__).resolve().parents[2] / "sql"
+VIEWS = ["qa_counts_by_drop", "qa_yes_share", "qa_choice_letters", "qa_numeric_quantiles", "qa_counts"]
+
+
+def statistics(script: str, **tables: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    con = duckdb.connect()
+    for name, frame in tables.items():
+        con.register(f"{name}_frame", frame.to_arrow())
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM {name}_frame")
+    for statement in con.extract_statements((SQL / script).read_text()):
+        con.execute(statement.query)
+    return {view: pl.from_arrow(con.execute(f"SELECT * FROM {view}").to_arrow_table()) for view in VIEWS}
+
+
+@pytest.fixture(scope="module")
+def rows(qa, qa_mixed) -> pl.DataFrame:
+    """Three drops that share image ids (as real drops do), one of them with mixed units."""
+    return pl.concat([qa.with_columns(drop_id=pl.lit("a")), qa_mixed.with_columns(drop_id=pl.lit("b")),
+                      qa.filter(pl.col("level") >= 2).with_columns(drop_id=pl.lit("c"))])
+
+
+def per_partition_summaries(rows: pl.DataFrame) -> pl.DataFrame:
+    """What the qa_l* assets write: one summary per drop and level."""
+    return pl.concat([summarize_qa(part) for _, part in rows.group_by("drop_id", "level", maintain_order=True)])
+
+
+def test_statistics_from_the_summaries_equal_those_from_the_rows(rows):
+    from_rows = statistics("qa_stats_from_rows.sql", qa=rows)
+    from_summaries = statistics("qa_stats.sql", qa_summary=per_partition_summaries(rows))
+    for view in ("qa_counts_by_drop", "qa_yes_share", "qa_choice_letters", "qa_counts"):
+        assert_frame_equal(from_summaries[view], from_rows[view], check_dtypes=False)
+    assert from_rows["qa_counts"]["n"].sum() == len(rows)
+    assert from_rows["qa_counts"]["images"].max() > rows["image_id"].n_unique()  # (drop, image) pairs counted
+
+    exact, binned = from_rows["qa_numeric_quantiles"], from_summaries["qa_numeric_quantiles"]
+    assert_frame_equal(binned.select("level", "task", "n", "min_m", "max_m"),
+                       exact.select("level", "task", "n", "min_m", "max_m"), check_dtypes=False)
+    for column in ("p25_m", "median_m", "p75_m"):  # from centimetre bins: off by half a centimetre at most
+        assert ((binned[column] - exact[column]).abs() <= 0.005 + 1e-9).all(), column
+    assert len(exact) >= 4 and (exact["n"] > 20).all()
+
+
+def test_a_drop_missing_from_the_summaries_shows_in_every_statistic(rows):
+    """Mutation: the summaries are read, not the rows; losing one drop's level 2 changes the result."""
+    summaries = per_partition_summaries(rows).filter(~((pl.col("drop_id") == "b") & (pl.col("level") == 2)))
+    damaged = statistics("qa_stats.sql", qa_summary=summaries)
+    truth = statistics("qa_stats_from_rows.sql", qa=rows)
+    assert damaged["qa_counts"]["n"].sum() < truth["qa_counts"]["n"].sum()
+    assert not damaged["qa_choice_letters"].equals(truth["qa_choice_letters"])
