@@ -14,6 +14,7 @@ import hashlib
 import os
 import posixpath
 import re
+import threading
 import time
 from io import BytesIO
 from pathlib import Path
@@ -175,13 +176,69 @@ class ReadOnlyRoot(fsspec.AbstractFileSystem):
     def _open(self, path, mode="rb", **kwargs):
         if mode != "rb":
             raise PermissionError(f"the catalog is read-only: cannot open {path} for writing")
-        return self.fs.open(self._real(path), "rb")
+        return ThreadLocalReader(self.fs, self._real(path))
 
     def _rm(self, path):
         raise PermissionError(f"the catalog is read-only: cannot remove {path}")
 
     def cp_file(self, path1, path2, **kwargs):
         raise PermissionError(f"the catalog is read-only: cannot copy to {path2}")
+
+
+class ThreadLocalReader:
+    """A read-only file with one underlying handle (and so one position) per thread.
+
+    DuckDB reads a Python file by ``seek`` then ``read``, taking the GIL for each, and several of its
+    threads read the same handle when scans of one file run at once (a query over several views of
+    `qa`): with one shared position a read could start at another thread's offset and come back short
+    ("Failed to read N bytes from Python file", "Out of buffer"), seen on 10^8-row scans."""
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, path: str):
+        self.fs, self.path = fs, path
+        self._local = threading.local()
+        self._handles: list = []
+        self._lock = threading.Lock()
+        self.closed = False
+        self._handle()  # fail here, at open, when the file is not there
+
+    def _handle(self):
+        handle = getattr(self._local, "handle", None)
+        if handle is None:
+            handle = self._local.handle = self.fs.open(self.path, "rb")
+            with self._lock:
+                self._handles.append(handle)
+        return handle
+
+    def read(self, size: int = -1) -> bytes:
+        return self._handle().read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._handle().seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle().tell()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        with self._lock:
+            handles, self._handles = self._handles, []
+        for handle in handles:
+            handle.close()
+        self.closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def connect(root: DataRoot, sql: str | None = None) -> duckdb.DuckDBPyConnection:

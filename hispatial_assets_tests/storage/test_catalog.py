@@ -50,3 +50,33 @@ def test_bad_partition_keys_never_become_paths(data_root):
         with pytest.raises(InvalidDropId):
             data_root.table_uri("images", bad)
     assert not os.path.exists(os.path.join(os.path.dirname(data_root.root), "etc"))
+
+
+def test_the_query_filesystem_gives_each_thread_its_own_file_position(tmp_path):
+    """DuckDB seeks then reads one handle from several threads: with a shared position a thread
+    read from another's offset (short reads on large scans). Both threads seek, then both read."""
+    import threading
+
+    import fsspec
+
+    from hispatial_assets.catalog.duckdb import ThreadLocalReader
+
+    data = bytes(range(256)) * 4096
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    reader = ThreadLocalReader(fsspec.filesystem("file"), str(path))
+    between = threading.Barrier(2)
+    got = {}
+
+    def read_at(offset: int) -> None:
+        reader.seek(offset)
+        between.wait()  # the other thread has sought too
+        got[offset] = reader.read(1000)
+
+    threads = [threading.Thread(target=read_at, args=(offset,)) for offset in (10, 700_000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    reader.close()
+    assert got == {10: data[10:1010], 700_000: data[700_000:701_000]}
