@@ -14,23 +14,26 @@
 --   qa_counts              rows per level, task, format (images: distinct (drop, image) pairs)
 -- Temp views live in the connection only, so this runs on a read-only catalog.
 
+-- The summaries are read once (every view below reads this table, not the files).
+CREATE OR REPLACE TEMP TABLE qa_summary_rows AS SELECT * FROM qa_summary;
+
 CREATE OR REPLACE TEMP VIEW qa_counts_by_drop AS
 SELECT drop_id, level, task, format, n, images
-FROM qa_summary WHERE stat = 'rows' ORDER BY drop_id, level, task, format;
+FROM qa_summary_rows WHERE stat = 'rows' ORDER BY drop_id, level, task, format;
 
 CREATE OR REPLACE TEMP VIEW qa_yes_share AS
 SELECT level, task, sum(n) FILTER (WHERE stat = 'rows')::BIGINT AS n,
        sum(n) FILTER (WHERE stat = 'yes') / sum(n) FILTER (WHERE stat = 'rows') AS yes_share
-FROM qa_summary WHERE format = 'boolean' AND stat IN ('rows', 'yes') GROUP BY ALL ORDER BY level, task;
+FROM qa_summary_rows WHERE format = 'boolean' AND stat IN ('rows', 'yes') GROUP BY ALL ORDER BY level, task;
 
 CREATE OR REPLACE TEMP VIEW qa_choice_letters AS
 SELECT level, task, n_options, key AS letter, sum(n)::BIGINT AS n,
        sum(n) / sum(sum(n)) OVER (PARTITION BY level, task, n_options) AS share
-FROM qa_summary WHERE stat = 'letter' GROUP BY level, task, n_options, key ORDER BY level, task, n_options, letter;
+FROM qa_summary_rows WHERE stat = 'letter' GROUP BY level, task, n_options, key ORDER BY level, task, n_options, letter;
 
 CREATE OR REPLACE TEMP VIEW qa_numeric_quantiles AS
 WITH bins AS (  -- how many answers had each centimetre value, over all drops
-    SELECT level, task, value, sum(n) AS n FROM qa_summary WHERE stat = 'meters_cm' GROUP BY ALL
+    SELECT level, task, value, sum(n) AS n FROM qa_summary_rows WHERE stat = 'meters_cm' GROUP BY ALL
 ), ranked AS (  -- the answers of a bin hold 0-based positions [first, first + n) in value order
     SELECT *, sum(n) OVER (PARTITION BY level, task ORDER BY value ROWS UNBOUNDED PRECEDING) - n AS first,
            sum(n) OVER (PARTITION BY level, task) AS total
@@ -46,7 +49,7 @@ WITH bins AS (  -- how many answers had each centimetre value, over all drops
 ), extremes AS (
     SELECT level, task, sum(n) FILTER (WHERE stat = 'min')::BIGINT AS n,
            min(value) FILTER (WHERE stat = 'min') AS min_m, max(value) FILTER (WHERE stat = 'max') AS max_m
-    FROM qa_summary WHERE stat IN ('min', 'max') GROUP BY ALL
+    FROM qa_summary_rows WHERE stat IN ('min', 'max') GROUP BY ALL
 )
 SELECT e.level, e.task, e.n, e.min_m,
        any_value(lo + (h - floor(h)) * (hi - lo)) FILTER (WHERE q = 0.25) AS p25_m,
@@ -58,6 +61,6 @@ ORDER BY level, task;
 
 CREATE OR REPLACE TEMP VIEW qa_counts AS
 SELECT level, task, format, sum(n)::BIGINT AS n, sum(images)::BIGINT AS images, count(DISTINCT drop_id) AS drops
-FROM qa_summary WHERE stat = 'rows' GROUP BY ALL ORDER BY level, task, format;
+FROM qa_summary_rows WHERE stat = 'rows' GROUP BY ALL ORDER BY level, task, format;
 
 SELECT * FROM qa_counts;

@@ -7,15 +7,14 @@ import dagster as dg
 import polars as pl
 from filelock import FileLock
 
-from hispatial_assets.bundled import sql_text
-from hispatial_assets.catalog.duckdb import query
+from hispatial_assets.catalog.qa_stats import compact_summaries, qa_statistics
 from hispatial_assets.defs.common import finish, now
 from hispatial_assets.defs.partitions import drop_check, drops
 from hispatial_assets.defs.perception import REFRESH, rotations_by_image
 from hispatial_assets.defs.resources import DataRootResource
 from hispatial_assets.defs.stage import StageOutput, run_stage
 from hispatial_assets.qa import QAConfig, generate_all
-from hispatial_assets.qa.drop import drop_inputs
+from hispatial_assets.qa.drop import drop_inputs, in_batches
 from hispatial_assets.qa.reader import coverage
 from hispatial_assets.qa.summary import summarize_qa
 from hispatial_assets.qa.verify import format_balance, verify_drop, verify_qa
@@ -29,6 +28,9 @@ LEVEL_DEPS = {0: ["point_maps"], 1: ["objects", "referrals"], 2: ["objects", "re
 LEVEL_NAMES = {0: "geometry", 1: "attributes", 2: "relations", 3: "reasoning"}
 
 
+QA_BATCH_IMAGES = 64  # images per generate_all call (same rows as one call: each image's rows are its own)
+
+
 def synthesize_level(root, drop_id: str, level: int, config: QAConfig, input_versions: dict) -> pl.DataFrame:
     images = read_table(root, "images", drop_id)
     versions = json.dumps(input_versions, sort_keys=True)
@@ -37,7 +39,8 @@ def synthesize_level(root, drop_id: str, level: int, config: QAConfig, input_ver
     else:
         inputs = drop_inputs(images, read_table(root, "objects", drop_id), read_table(root, "referrals", drop_id),
                              None, rotations_by_image(root, drop_id), versions)
-    return generate_all(inputs, config, levels=(level,))
+    frames = [generate_all(batch, config, levels=(level,)) for batch in in_batches(inputs, QA_BATCH_IMAGES)]
+    return pl.concat(frames) if frames else generate_all([], config, levels=(level,))
 
 
 def build_qa_asset(level: int, code_version: str, config: QAConfig) -> dg.AssetsDefinition:
@@ -129,20 +132,22 @@ def _coverage_md(cov: pl.DataFrame) -> str:
           code_version=QA_VERSION, group_name="qa", kinds={"duckdb"}, pool="catalog_writer",
           automation_condition=dg.AutomationCondition.eager(),
           description="SQL (sql/qa_stats.sql) over all QA: counts by level, task, format; answer distributions. "
-          "Reads the per-drop summaries the QA levels write (qa_summary), never the rows. "
+          "Reads the per-drop summaries the QA levels write (qa_summary), compacted into one file, never the rows. "
           "The last step of every drop run (drop_pipeline), so it is current once a drop's run has succeeded.")
 def qa_stats(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
     root = data_root.data_root()
     # Two drop runs end at about the same time: one qa_stats at a time, so the one that reads last also
-    # writes last and the file never goes back to a count without the newer drop.
+    # writes last and the file never goes back to a count without the newer drop (and one compaction
+    # of the summaries at a time).
     with FileLock(root.catalog_path() + ".qa_stats.lock", timeout=600):
         return write_qa_stats(context, root)
 
 
 def write_qa_stats(context: dg.AssetExecutionContext, root) -> dg.MaterializeResult:
     started = now()
-    counts = query(root, sql_text("qa_stats.sql"))
-    yes = query(root, sql_text("qa_stats.sql") + "\nSELECT * FROM qa_yes_share;")
+    summaries, reread = compact_summaries(root)
+    stats = qa_statistics(summaries, "qa_yes_share")
+    counts, yes = stats["qa_counts"], stats["qa_yes_share"]
     data, uri = io.parquet_bytes(counts), io.join(root.root, "tables", "qa_stats", "counts.parquet")
     io.write_bytes(uri, data)
     md = ["| level | task | format | rows |", "|---|---|---|---|"] + [
@@ -150,4 +155,5 @@ def write_qa_stats(context: dg.AssetExecutionContext, root) -> dg.MaterializeRes
     return finish(context, root, data_version=io.sha256_bytes(data), rows=int(counts["n"].sum() or 0), started_at=started,
                   outputs=[file_record("qa_stats", uri, data)],
                   metadata={"total_rows": int(counts["n"].sum() or 0), "counts": dg.MetadataValue.md("\n".join(md)),
+                            "summary_files_reread": reread, "drops": summaries["drop_id"].n_unique(),
                             "yes_share": dg.MetadataValue.json({f"{r['task']}": round(r["yes_share"], 3) for r in yes.iter_rows(named=True)})})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 
 import polars as pl
 
@@ -25,3 +26,11 @@ def drop_inputs(images: pl.DataFrame, objects: pl.DataFrame | None, referrals: p
             objects=objs.get(image_id), referrals=refs.get(image_id), point_map=pm,
             rotation=(rotations or {}).get(image_id), input_versions=input_versions,
         )
+
+
+def in_batches(images: Iterable[ImageInputs], size: int) -> Iterator[list[ImageInputs]]:
+    """Consecutive batches of ``size`` images: QA is generated batch by batch, so a drop's rows are
+    held as Python objects for one batch at a time and as compact columns otherwise."""
+    images = iter(images)
+    while batch := list(itertools.islice(images, size)):
+        yield batch

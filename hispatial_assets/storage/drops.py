@@ -159,15 +159,15 @@ def scan_drop(drop_uri: str, drop_id: str, *, max_pixels: int | None = None) -> 
             except ImageRejected as e:
                 rejected.append((uri, str(e)))
                 continue
-            accepted.append((uri, data, info))
-    ids = assign_image_ids([rel_of[uri] for uri, _, _ in accepted])
+            accepted.append((uri, io.sha256_bytes(data), len(data), info))  # not the bytes: a drop may not fit in memory
+    ids = assign_image_ids([rel_of[uri] for uri, _, _, _ in accepted])
     images = []
-    for uri, data, info in accepted:
+    for uri, sha256, size, info in accepted:
         stem = uri.rsplit(".", 1)[0]
         sidecars = sorted(kind for kind, suffix in SIDECARS.items() if stem + suffix in present)
         images.append({
             "drop_id": drop_id, "image_id": ids[rel_of[uri]], "uri": uri, "width": info.width,
-            "height": info.height, "sha256": io.sha256_bytes(data), "bytes": len(data), "format": info.format,
+            "height": info.height, "sha256": sha256, "bytes": size, "format": info.format,
             "orientation": info.orientation, "sidecars": json.dumps(sidecars),
         })
     rows = [{"drop_id": drop_id, "uri": uri, "reason": reason, "stage": "drop_manifest"} for uri, reason in rejected]

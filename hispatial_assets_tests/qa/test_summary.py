@@ -59,3 +59,54 @@ def test_a_drop_missing_from_the_summaries_shows_in_every_statistic(rows):
     truth = statistics("qa_stats_from_rows.sql", qa=rows)
     assert damaged["qa_counts"]["n"].sum() < truth["qa_counts"]["n"].sum()
     assert not damaged["qa_choice_letters"].equals(truth["qa_choice_letters"])
+
+
+def test_qa_generated_batch_by_batch_is_the_same_frame_as_in_one_call(images):
+    """The qa_l* assets generate 64 images at a time to bound memory: the rows must not change."""
+    from hispatial_assets.qa import QAConfig, generate_all
+    from hispatial_assets.qa.drop import in_batches
+
+    config = QAConfig(seed=7)
+    for level in range(4):
+        whole = generate_all(images, config, levels=(level,))
+        batched = pl.concat([generate_all(batch, config, levels=(level,)) for batch in in_batches(images, 5)])
+        assert_frame_equal(batched, whole)
+        assert len(whole) > 0
+
+
+def test_qa_stats_compaction_rereads_only_changed_summaries_and_forgets_removed_drops(rows, data_root):
+    """The qa_stats asset's path: per-drop summary files -> one compacted file -> the statistics."""
+    import shutil
+
+    from hispatial_assets.catalog.qa_stats import compact_summaries, qa_statistics
+    from hispatial_assets.storage import io
+
+    def write(frame: pl.DataFrame) -> None:
+        for (drop_id, level), part in frame.group_by("drop_id", "level", maintain_order=True):
+            io.write_parquet(data_root.table_uri("qa_summary", drop_id, level=level), summarize_qa(part))
+
+    def same_as_rows(summaries: pl.DataFrame, frame: pl.DataFrame) -> None:
+        got = qa_statistics(summaries, "qa_choice_letters")
+        want = statistics("qa_stats_from_rows.sql", qa=frame)
+        assert_frame_equal(got["qa_counts"], want["qa_counts"], check_dtypes=False)
+        assert_frame_equal(got["qa_choice_letters"], want["qa_choice_letters"], check_dtypes=False)
+
+    first = rows.filter(pl.col("drop_id") != "c")
+    write(first)
+    summaries, reread = compact_summaries(data_root)
+    assert reread == first.select("drop_id", "level").n_unique()
+    same_as_rows(summaries, first)
+    assert compact_summaries(data_root)[1] == 0  # nothing new: nothing reread
+
+    changed_a2 = rows.filter((pl.col("drop_id") == "a") & (pl.col("level") == 2)).head(100)
+    now = pl.concat([rows.filter(~((pl.col("drop_id") == "a") & (pl.col("level") == 2))), changed_a2])
+    write(changed_a2)
+    write(rows.filter(pl.col("drop_id") == "c"))
+    summaries, reread = compact_summaries(data_root)
+    assert reread == 1 + rows.filter(pl.col("drop_id") == "c")["level"].n_unique()
+    same_as_rows(summaries, now)
+
+    shutil.rmtree(data_root.table_dir("qa_summary") + "/drop_id=b")
+    summaries, _ = compact_summaries(data_root)
+    assert sorted(summaries["drop_id"].unique()) == ["a", "c"]
+    same_as_rows(summaries, now.filter(pl.col("drop_id") != "b"))
