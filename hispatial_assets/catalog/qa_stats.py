@@ -3,13 +3,14 @@
 Every QA materialization writes a small summary per drop and level (qa/summary.py). Reading
 thousands of small files costs more than the statistics (about half a second per thousand files on
 local disk through the query filesystem, a request each on an object store), so `qa_stats` keeps
-one compacted copy (``tables/qa_stats/summary.parquet``, each row with the file it came from and
-that file's version) and rereads only the summaries written since: one listing, a few files, one
-write. The statistics then run over the compacted rows in memory.
+one compacted copy (``tables/qa_stats/summary.parquet``, with the files it holds and their versions in
+``summary_sources.parquet``) and rereads only the summaries written since: one listing, a few
+files, one write. The statistics then run over the compacted rows in memory.
 """
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
@@ -17,15 +18,17 @@ import polars as pl
 
 from hispatial_assets import schema
 from hispatial_assets.catalog.duckdb import SQL_DIR
-from hispatial_assets.catalog.duckdb import SCHEMA_FILE
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
 
-SOURCE_COLUMNS = {"source": pl.String, "source_version": pl.String}
+SOURCES = {"source": pl.String, "source_version": pl.String, "drop_id": pl.String, "level": pl.Int32}
+SOURCE_PATH = re.compile(r"drop_id=([^/]+)/level=(-?\d+)/[^/]+$")
 
 
-def compacted_uri(root: DataRoot) -> str:
-    return io.join(root.root, "tables", "qa_stats", "summary.parquet")
+def compacted_uris(root: DataRoot) -> tuple[str, str]:
+    """The compacted summary rows, and the files they came from with their versions (small)."""
+    base = io.join(root.root, "tables", "qa_stats")
+    return io.join(base, "summary.parquet"), io.join(base, "summary_sources.parquet")
 
 
 def _version(entry: dict) -> str:
@@ -41,29 +44,34 @@ def summary_files(root: DataRoot) -> dict[str, str]:
         return {}
     protocol = "" if root.is_local else root.root.split("://", 1)[0] + "://"
     return {protocol + path: _version(entry) for path, entry in fs.find(base, detail=True).items()
-            if path.endswith(".parquet") and not path.endswith(SCHEMA_FILE)}
+            if SOURCE_PATH.search(path)}
+
+
+def _read_or_empty(uri: str, columns: dict) -> pl.DataFrame:
+    return io.read_parquet(uri) if io.exists(uri) else pl.DataFrame(schema=columns)
 
 
 def compact_summaries(root: DataRoot) -> tuple[pl.DataFrame, int]:
-    """All per-drop summaries as one frame (schema.QA_SUMMARY + source columns), and how many files were
-    (re)read; the compacted file is rewritten only when something changed."""
+    """All per-drop summaries as one frame (schema.QA_SUMMARY), and how many files were (re)read.
+    The compacted files are rewritten only when a summary was added, rewritten or removed."""
     files = summary_files(root)
-    uri = compacted_uri(root)
-    previous = io.read_parquet(uri) if io.exists(uri) else pl.DataFrame(schema={**schema.QA_SUMMARY, **SOURCE_COLUMNS})
-    known = dict(previous.select("source", "source_version").unique().iter_rows())
-    kept = previous.filter(pl.col("source").is_in([s for s, v in known.items() if files.get(s) == v]))
+    rows_uri, sources_uri = compacted_uris(root)
+    sources = _read_or_empty(sources_uri, SOURCES)
+    known = dict(sources.select("source", "source_version").iter_rows())
     changed = sorted(s for s, v in files.items() if known.get(s) != v)
-
-    def read(source: str) -> pl.DataFrame:
-        frame = schema.conform(io.read_parquet(source), "qa_summary")
-        return frame.with_columns(source=pl.lit(source), source_version=pl.lit(files[source]))
+    unchanged = sources.filter(pl.col("source").is_in([s for s, v in known.items() if files.get(s) == v]))
+    previous = _read_or_empty(rows_uri, schema.QA_SUMMARY)
+    if not changed and len(unchanged) == len(sources):
+        return previous, 0
+    kept = previous.join(unchanged.select("drop_id", "level"), on=["drop_id", "level"], how="semi")
 
     with ThreadPoolExecutor(max_workers=8) as pool:  # object stores: requests in flight together
-        fresh = list(pool.map(read, changed))
-    compacted = pl.concat([kept, *fresh]) if fresh else kept
-    if fresh or len(kept) != len(previous):
-        compacted = compacted.sort("source", "stat", "task", "format", "key", "n_options", "value", nulls_last=True)
-        io.write_parquet(uri, compacted)
+        fresh = list(pool.map(lambda uri: schema.conform(io.read_parquet(uri), "qa_summary"), changed))
+    added = pl.DataFrame([(s, files[s], *SOURCE_PATH.search(s).groups()) for s in changed],
+                         schema={k: pl.String for k in SOURCES}, orient="row").cast(SOURCES)
+    compacted = pl.concat([kept, *fresh])
+    io.write_parquet(rows_uri, compacted)
+    io.write_parquet(sources_uri, pl.concat([unchanged, added]))  # last: a crash before it rereads those files
     return compacted, len(changed)
 
 
@@ -72,7 +80,7 @@ def qa_statistics(summaries: pl.DataFrame, *views: str) -> dict[str, pl.DataFram
     as "qa_counts", and each of ``views`` by name."""
     con = duckdb.connect(":memory:")
     try:
-        con.register("summaries", summaries.drop(list(SOURCE_COLUMNS)).to_arrow())
+        con.register("summaries", summaries.to_arrow())
         con.execute("CREATE TEMP VIEW qa_summary AS SELECT * FROM summaries")
         statements = con.extract_statements((SQL_DIR / "qa_stats.sql").read_text())
         for statement in statements[:-1]:
