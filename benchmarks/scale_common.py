@@ -1,10 +1,9 @@
-"""What the scale benchmarks share: a real drop run through the pipeline, and peak memory of a child."""
+"""What the scale benchmarks share: a real drop run through the pipeline in a temporary root."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import tempfile
 from collections.abc import Iterator
 
@@ -27,8 +26,3 @@ def materialized_drop(n_images: int, *, width: int = 512, height: int = 384, see
         if not result.success:
             raise SystemExit("the pipeline failed on the benchmark drop")
         yield root, instance, result
-
-
-def peak_rss_mb_of_children() -> float:
-    """Largest resident set of any finished child process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
