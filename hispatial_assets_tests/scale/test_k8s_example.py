@@ -68,7 +68,7 @@ def gpus(step_config: dict) -> int:
 
 def test_exactly_the_gpu_pool_steps_get_a_gpu_on_the_gpu_node_pool():
     gpu_steps = {a.node_def.name for a in build_definitions().assets if getattr(a.node_def, "pool", None) == "gpu"}
-    assert gpu_steps == {"point_maps", "objects", "referrals", "checkpoints"}
+    assert gpu_steps == {"point_maps", "objects", "referrals", "checkpoints", "eval_scores"}
     per_step = EXECUTOR["per_step_k8s_config"]
     assert set(per_step) == gpu_steps
     for step, config in per_step.items():
