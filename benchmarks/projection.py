@@ -15,24 +15,32 @@ from __future__ import annotations
 import argparse
 import math
 
-# CPU seconds per image of each stage (bench_overhead.py --images 1000, in process; see README).
+# CPU seconds per image of each stage (bench_overhead.py --images 256, in process, on the loaded
+# 2-core machine; benchmarks/README.md). "checks" is every asset check of the drop job together.
 CPU_S_PER_IMAGE = {
-    "drop_manifest": 0.0,
-    "point_maps": 0.0,
-    "gravity": 0.0,
-    "objects": 0.0,
-    "referrals": 0.0,
-    "qa_l0": 0.0,
-    "qa_l1": 0.0,
-    "qa_l2": 0.0,
-    "qa_l3": 0.0,
-    "checks": 0.0,
+    "drop_manifest": 0.0120,
+    "point_maps": 0.1272,
+    "gravity": 0.0496,
+    "objects": 0.1397,
+    "referrals": 0.0025,
+    "qa_l0": 0.0190,
+    "qa_l1": 0.0010,
+    "qa_l2": 0.0032,
+    "qa_l3": 0.0036,
+    "checks": 0.0906,
 }
-# Bytes per image of each table / array folder (same run).
+# Bytes per image of each table / array folder (same run; zstd Parquet, point maps as written).
 BYTES_PER_IMAGE = {
-    "drops (input)": 0,
-    "point_maps": 0,
-    "qa": 0,
+    "drops (input)": 660_837,
+    "point_maps": 348_587,
+    "qa": 14_854,
+    "gt_objects": 1_432,
+    "objects": 1_388,
+    "gravity": 99,
+    "qa_summary": 72,
+    "images": 49,
+    "referrals": 31,
+    "rejected": 9,
 }
 # The real model stages, as FLOP estimates per image (forward pass, fp16/bf16) and the stage they
 # replace. Effective throughput: ``--gpu-tflops`` (default 100 TFLOP/s: an H100-class GPU at about a
