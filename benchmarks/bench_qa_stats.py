@@ -32,7 +32,8 @@ import duckdb
 
 import polars as pl
 
-from hispatial_assets.catalog.duckdb import SQL_DIR, ensure_table_stubs, query
+from hispatial_assets.bundled import sql_text
+from hispatial_assets.catalog.duckdb import ensure_table_stubs, query
 from hispatial_assets.catalog.qa_stats import compact_summaries, qa_statistics
 from hispatial_assets.qa.summary import summarize_qa
 from hispatial_assets.storage import io
@@ -155,7 +156,7 @@ def main() -> None:
                              ("qa_stats_from_rows.sql over the rows (what qa_stats ran before)", "qa_stats_from_rows.sql")]:
             if args.skip_scan and script != "qa_stats.sql":
                 continue
-            text = (SQL_DIR / script).read_text()
+            text = sql_text(script)
             took, result = timed(lambda: query(root, text))
             assert int(result["n"].sum()) == total
             print(f"{name}: {took:.2f} s", flush=True)

@@ -33,6 +33,9 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "HISPATIAL_MAX_IMAGE_PIXELS": ("`100000000`", "images with more pixels are rejected before they are decoded"),
     BENCHMARKS_DIR_ENV: ("unset", "a folder holding one subfolder per published benchmark (`<dir>/<benchmark>/`), "
                          "after the file's `benchmarks.<benchmark>` and before its `benchmarks.dir`"),
+    "HISPATIAL_EXECUTOR": ("unset (`multiprocess`)", "where every job's steps run, over the file's `executor.name`: "
+                           "`multiprocess`, `in_process`, `dask` or `k8s` (README \"Scale-out\")"),
+    "DASK_SCHEDULER_ADDRESS": ("unset", "the `dask` executor's scheduler when the file's `executor` has no `cluster`"),
     "HISPATIAL_TRACEBACK": ("unset", "`1`: an unexpected error in a command shows its traceback"),
     "DAGSTER_HOME": ("the checkout's `dagster_home/`, else `./dagster_home`",
                      "the Dagster instance (runs, event log, partitions); seeded with the shipped `dagster.yaml`"),
@@ -126,8 +129,18 @@ def benchmarks_section() -> list[str]:
             *_table(("key", "default", "type", "what it is"), rows), ""]
 
 
+def executor_section() -> list[str]:
+    from hispatial_assets.defs.executors import DEFAULT_EXECUTOR, EXECUTORS
+
+    return [f"`executor`: where every job's steps run (defs/executors.py; default `{json.dumps(DEFAULT_EXECUTOR)}`). "
+            f"`name` is one of {', '.join(f'`{n}`' for n in EXECUTORS)}; the other keys are that Dagster executor's "
+            "own settings, flat or in a block per executor name (`{\"name\": \"dask\", \"dask\": {\"cluster\": ...}}`), "
+            "checked against its schema when the definitions load.", ""]
+
+
 def reference_markdown() -> str:
-    lines = [*environment_section(), *stages_section(), *qa_section(), *training_section(), *benchmarks_section()]
+    lines = [*environment_section(), *stages_section(), *qa_section(), *training_section(), *benchmarks_section(),
+             *executor_section()]
     return "\n".join(lines).rstrip() + "\n"
 
 

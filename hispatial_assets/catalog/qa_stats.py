@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from hispatial_assets import schema
-from hispatial_assets.catalog.duckdb import SQL_DIR
+from hispatial_assets.bundled import sql_text
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
 
@@ -82,7 +82,7 @@ def qa_statistics(summaries: pl.DataFrame, *views: str) -> dict[str, pl.DataFram
     try:
         con.register("summaries", summaries.to_arrow())
         con.execute("CREATE TEMP VIEW qa_summary AS SELECT * FROM summaries")
-        statements = con.extract_statements((SQL_DIR / "qa_stats.sql").read_text())
+        statements = con.extract_statements(sql_text("qa_stats.sql"))
         for statement in statements[:-1]:
             con.execute(statement.query)
         out = {"qa_counts": con.sql(statements[-1].query).pl()}

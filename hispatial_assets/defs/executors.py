@@ -25,6 +25,8 @@ from typing import Any
 import dagster as dg
 from dagster._config import process_config
 
+from hispatial_assets.config import ConfigError
+
 # name -> (module, attribute, pip extra that provides it)
 EXECUTORS: dict[str, tuple[str, str, str]] = {
     "in_process": ("dagster", "in_process_executor", ""),
@@ -36,8 +38,8 @@ DEFAULT_EXECUTOR: dict[str, Any] = {"name": "multiprocess", "max_concurrent": 2}
 EXECUTOR_ENV = "HISPATIAL_EXECUTOR"
 
 
-class ExecutorConfigError(ValueError):
-    pass
+class ExecutorConfigError(ConfigError):
+    """A bad executor setting: one line, like every configuration mistake."""
 
 
 def executor_spec(raw: dict[str, Any] | None) -> dict[str, Any]:
