@@ -33,8 +33,8 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "HISPATIAL_MAX_IMAGE_PIXELS": ("`100000000`", "images with more pixels are rejected before they are decoded"),
     BENCHMARKS_DIR_ENV: ("unset", "a folder holding one subfolder per published benchmark (`<dir>/<benchmark>/`), "
                          "after the file's `benchmarks.<benchmark>` and before its `benchmarks.dir`"),
-    "HISPATIAL_EXECUTOR": ("unset (`multiprocess`)", "where every job's steps run, over the file's `executor.name`: "
-                           "`multiprocess`, `in_process`, `dask` or `k8s` (README \"Scale-out\")"),
+    "HISPATIAL_EXECUTOR": ("unset (`default`)", "where every job's steps run, over the file's `executor.name`: "
+                           "`default`, `multiprocess`, `in_process`, `dask` or `k8s` (README \"Scale-out\")"),
     "DASK_SCHEDULER_ADDRESS": ("unset", "the `dask` executor's scheduler when the file's `executor` has no `cluster`"),
     "HISPATIAL_TRACEBACK": ("unset", "`1`: an unexpected error in a command shows its traceback"),
     "DAGSTER_HOME": ("the checkout's `dagster_home/`, else `./dagster_home`",

@@ -5,7 +5,14 @@ The one place the executor is decided. ``{"executor": {"name": "dask", "cluster"
 (settings besides ``name`` are the Dagster executor's own config, validated by Dagster when the
 definitions load). Every job runs on it; nothing else in the code names an executor.
 
-- ``multiprocess`` (default): one process per step on this machine, ``max_concurrent`` at a time.
+- ``default`` (when nothing is configured): each run's steps one after another in the run's own
+  process; ``multiprocess`` for one run from its run config (``execution: config: multiprocess: {}``).
+  A drop run is a chain with little to run side by side, and the multiprocess executor starts an
+  interpreter per step importing Dagster, torch and the project: on a 2-core machine that made a
+  daemon-launched 8-image drop 30-60x slower than the CLI. Drops run side by side as separate runs
+  instead (``concurrency.runs`` in ``dagster_home/dagster.yaml``); the ``gpu`` pool still limits
+  model steps across runs.
+- ``multiprocess``: one process per step on this machine, ``max_concurrent`` at a time.
 - ``in_process``: every step in the run's own process (what the CLI's ``execute_in_process`` does).
 - ``dask``: each step a task on a ``dask.distributed`` cluster (``pip install 'hispatial-assets[dask]'``);
   with no ``cluster`` setting, the scheduler at ``$DASK_SCHEDULER_ADDRESS``.
@@ -29,13 +36,27 @@ from hispatial_assets.config import ConfigError
 
 # name -> (module, attribute, pip extra that provides it)
 EXECUTORS: dict[str, tuple[str, str, str]] = {
+    "default": ("hispatial_assets.defs.executors", "run_executor", ""),
     "in_process": ("dagster", "in_process_executor", ""),
     "multiprocess": ("dagster", "multiprocess_executor", ""),
     "dask": ("dagster_dask", "dask_executor", "dask"),
     "k8s": ("dagster_k8s", "k8s_job_executor", "k8s"),
 }
-DEFAULT_EXECUTOR: dict[str, Any] = {"name": "multiprocess", "max_concurrent": 2}  # a 2-core machine
+DEFAULT_EXECUTOR: dict[str, Any] = {"name": "default"}
 EXECUTOR_ENV = "HISPATIAL_EXECUTOR"
+
+
+_IN_PROCESS_OR_MULTIPROCESS = dg.multi_or_in_process_executor.config_schema.as_field().config_type
+
+
+@dg.executor(
+    name="in_process_by_default",
+    config_schema=dg.Field(_IN_PROCESS_OR_MULTIPROCESS, default_value={"in_process": {}}),
+    requirements=lambda config: dg.multiple_process_executor_requirements() if "multiprocess" in config else [],
+)
+def run_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
+    """Dagster's own in-process / multiprocess executor, with in-process as the default."""
+    return dg.multi_or_in_process_executor.executor_creation_fn(init_context)
 
 
 class ExecutorConfigError(ConfigError):
@@ -74,11 +95,13 @@ def build_executor(spec: dict[str, Any]) -> dg.ExecutorDefinition:
             raise ExecutorConfigError("executor 'dask' needs a scheduler: set \"executor\".\"cluster\" "
                                       "(e.g. {\"existing\": {\"address\": \"tcp://host:8786\"}}) or $DASK_SCHEDULER_ADDRESS")
         settings["cluster"] = {"existing": {"address": address}}
+    if not settings:  # the executor's own defaults (the default executor's come from the run config)
+        return executor
     checked = process_config(executor.config_schema.config_type, settings)  # .configured checks only at run time
     if not checked.success:
         problems = "; ".join(error.message for error in checked.errors)
         raise ExecutorConfigError(f"executor {name!r}: invalid settings {sorted(settings)}: {problems}")
-    return executor.configured(settings, name=f"{name}_executor") if settings else executor
+    return executor.configured(settings, name=f"{name}_executor")
 
 
 _MARK = "_hispatial_passes_dagster_records"

@@ -25,11 +25,14 @@ def fresh_home(path) -> str:
 
 def output_hashes(root: str) -> dict[str, str]:
     """sha256 of every file the pipeline wrote (tables and point maps), by path under the root;
-    lineage records are left out (they hold run ids and times)."""
+    lineage records are left out (they hold run ids and times), and so is qa_stats' list of the summary
+    files it compacted (their modification times: qa_stats ends every drop run)."""
     hashes = {}
     for top in ("tables", "arrays"):
         for dirpath, _, files in os.walk(os.path.join(root, top)):
             for name in files:
+                if name == "summary_sources.parquet":
+                    continue
                 path = os.path.join(dirpath, name)
                 with open(path, "rb") as f:
                     hashes[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()

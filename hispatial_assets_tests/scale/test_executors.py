@@ -1,6 +1,7 @@
 """The executor is one setting: the config file's "executor" block, or $HISPATIAL_EXECUTOR."""
 
 import pytest
+from dagster._config import process_config
 
 from hispatial_assets.defs.executors import DEFAULT_EXECUTOR, ExecutorConfigError, build_executor, executor_spec
 
@@ -11,9 +12,12 @@ def no_executor_env(monkeypatch):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
 
 
-def test_without_configuration_every_job_runs_on_the_multiprocess_executor_two_at_a_time():
-    assert executor_spec(None) == DEFAULT_EXECUTOR == {"name": "multiprocess", "max_concurrent": 2}
-    assert build_executor(executor_spec(None)).name == "multiprocess_executor"
+def test_without_configuration_runs_are_in_process_and_multiprocess_by_run_config():
+    assert executor_spec(None) == DEFAULT_EXECUTOR == {"name": "default"}
+    executor = build_executor(executor_spec(None))
+    assert executor.name == "in_process_by_default"
+    assert executor.config_schema.as_field().default_value == {"in_process": {}}
+    assert process_config(executor.config_schema.config_type, {"multiprocess": {"max_concurrent": 2}}).success
 
 
 def test_the_variable_switches_the_executor_and_keeps_only_that_executors_own_block(monkeypatch):
@@ -27,7 +31,7 @@ def test_the_variable_switches_the_executor_and_keeps_only_that_executors_own_bl
 
 
 def test_an_unknown_executor_or_setting_is_one_clear_error(monkeypatch):
-    with pytest.raises(ExecutorConfigError, match="unknown executor 'celery'.*known: in_process, multiprocess, dask, k8s"):
+    with pytest.raises(ExecutorConfigError, match="unknown executor 'celery'.*known: default, in_process, multiprocess, dask, k8s"):
         executor_spec({"name": "celery"})
     with pytest.raises(ExecutorConfigError, match="max_concurent"):
         build_executor(executor_spec({"name": "multiprocess", "max_concurent": 2}))
