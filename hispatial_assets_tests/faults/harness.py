@@ -148,6 +148,12 @@ def gpu_pool(instance: dg.DagsterInstance):
     return instance.event_log_storage.get_concurrency_info("gpu")
 
 
+# qa_stats' compacted copy of the per-drop summaries (catalog/qa_stats.py): a cache keyed on the summary
+# files' modification times, in the order they were reread; it depends on history by design, what it
+# holds does not (the summaries and qa_stats' own tables are compared).
+QA_STATS_CACHE = ("tables/qa_stats/summary.parquet", "tables/qa_stats/summary_sources.parquet")
+
+
 def files_under(root: str, *folders: str) -> dict[str, str]:
     """relative path -> sha256 of every file under ``root/<folder>`` (what a run wrote)."""
     import hashlib
@@ -156,6 +162,6 @@ def files_under(root: str, *folders: str) -> dict[str, str]:
     for folder in folders:
         base = Path(root, folder)
         for path in sorted(base.rglob("*")) if base.exists() else []:
-            if path.is_file():
+            if path.is_file() and str(path.relative_to(root)) not in QA_STATS_CACHE:
                 out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
