@@ -41,7 +41,7 @@ def child(stage: str, root_uri: str, instance_ref: str, drop_id: str) -> None:
     import dagster as dg
     from dagster._serdes import deserialize_value
 
-    from hispatial_assets import orchestrate
+    from hispatial_assets.cli import orchestrate
     from hispatial_assets.storage.layout import DataRoot
 
     root = DataRoot.resolve(root_uri)
@@ -61,7 +61,7 @@ def measure(n_images: int, width: int, height: int) -> dict[str, dict]:
     import dagster as dg
     from dagster._serdes import serialize_value
 
-    from hispatial_assets import orchestrate
+    from hispatial_assets.cli import orchestrate
     from hispatial_assets.scenes import write_drop
     from hispatial_assets.storage.layout import DataRoot
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.catalog.duckdb import query
 from hispatial_assets.definitions import DROP_JOB, build_definitions
 from hispatial_assets.scenes import write_drop

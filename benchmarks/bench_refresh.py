@@ -13,7 +13,7 @@ import time
 import dagster as dg
 import numpy as np
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.catalog.duckdb import query
 from hispatial_assets.perception.synthetic import SyntheticDetector
 from hispatial_assets.scenes import write_drop

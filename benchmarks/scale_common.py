@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.scenes import write_drop
 from hispatial_assets.storage.layout import DataRoot
 

@@ -13,7 +13,7 @@ import dagster as dg
 
 from hispatial_assets.config import PipelineConfig
 from hispatial_assets.defs import pools
-from hispatial_assets.defs.drops import drop_manifest, has_usable_images
+from hispatial_assets.defs.drop_manifest import drop_manifest, has_usable_images
 from hispatial_assets.defs.evaluation import eval_scores
 from hispatial_assets.defs.executors import build_executor, executor_spec
 from hispatial_assets.defs.perception import (

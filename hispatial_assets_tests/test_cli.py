@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from hispatial_assets.cli import main
+from hispatial_assets.cli.commands import main
 
 
 @pytest.fixture

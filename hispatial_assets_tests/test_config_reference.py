@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hispatial_assets import config_reference
+from hispatial_assets.cli import config_reference
 from hispatial_assets.config import TRAINING_KEYS, ConfigError, PipelineConfig, benchmark_keys
 from hispatial_assets.evaluation.task import benchmark_dir
 from hispatial_assets.perception import registry
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_the_readme_section_is_the_generated_reference():
     block = config_reference.readme_block((REPO / "README.md").read_text())
     assert block == config_reference.reference_markdown(), (
-        "README's configuration reference is stale: run python -m hispatial_assets.config_reference --write README.md")
+        "README's configuration reference is stale: run python -m hispatial_assets.cli.config_reference --write README.md")
 
 
 def _sources(*folders: str) -> dict[Path, str]:

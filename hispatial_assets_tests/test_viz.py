@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from hispatial_assets import viz
+from hispatial_assets.drawing import previews as viz
 from hispatial_assets.geometry.camera import unproject
 from hispatial_assets.perception.base import ImageRef
 from hispatial_assets import scenes

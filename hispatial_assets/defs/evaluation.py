@@ -12,7 +12,7 @@ from hispatial_assets.evaluation import report
 from hispatial_assets.evaluation.run import all_scores, evaluate_recipe
 from hispatial_assets.evaluation.tasks.self_built import BENCHMARK_QA
 from hispatial_assets.model.runs import checkpoint_digest
-from hispatial_assets.viz import preview_markdown
+from hispatial_assets.drawing.previews import preview_markdown
 
 EVAL_VERSION = "1"
 # the self-built benchmark's QA settings are part of what a score means

@@ -11,7 +11,7 @@ from hispatial_assets.geometry.metrics import (OBJECT_LIMITS, object_error_summa
 from hispatial_assets.perception.referral.metrics import referral_metrics
 from hispatial_assets.perception.stages import gravity_for_drop, objects_for_drop, referrals_for_drop
 from hispatial_assets.storage.tables import gravity_by_image, image_refs, point_map_loader, read_table
-from hispatial_assets.viz import objects_preview
+from hispatial_assets.drawing.previews import objects_preview
 
 GRAVITY_VERSION, OBJECTS_VERSION, REFERRALS_VERSION = "1", "2", "1"  # objects 2: box fitter of issue 12
 REFRESH = (dg.AutomationCondition.code_version_changed()

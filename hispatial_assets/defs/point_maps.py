@@ -9,7 +9,7 @@ from hispatial_assets.defs.stage import StageOutput, run_stage
 from hispatial_assets.perception.stages import point_maps_for_drop
 from hispatial_assets.storage.point_maps import load_point_map
 from hispatial_assets.storage.tables import image_refs
-from hispatial_assets.viz import PREVIEW_IMAGES, point_maps_preview
+from hispatial_assets.drawing.previews import PREVIEW_IMAGES, point_maps_preview
 
 POINT_MAPS_VERSION = "1"
 

@@ -14,7 +14,7 @@ from hispatial_assets.defs.perception import REFRESH, rotations_by_image
 from hispatial_assets.defs.resources import DataRootResource
 from hispatial_assets.defs.stage import StageOutput, run_stage
 from hispatial_assets.qa import QAConfig, generate_all
-from hispatial_assets.qa.drop import drop_inputs, in_batches
+from hispatial_assets.qa.inputs import drop_inputs, in_batches
 from hispatial_assets.qa.reader import coverage
 from hispatial_assets.qa.summary import summarize_qa
 from hispatial_assets.qa.verify import format_balance, verify_drop, verify_qa

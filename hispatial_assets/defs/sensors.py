@@ -11,7 +11,7 @@ import dagster as dg
 from hispatial_assets.defs.partitions import drops
 from hispatial_assets.defs.resources import DataRootResource
 from hispatial_assets.storage import io
-from hispatial_assets.storage.drops import READY_MARKER
+from hispatial_assets.storage.drop_scan import READY_MARKER
 from hispatial_assets.storage.layout import InvalidDropId, check_drop_id
 
 

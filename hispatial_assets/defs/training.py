@@ -17,7 +17,7 @@ from hispatial_assets.model.runs import (
     split_settings,
     train_recipe,
 )
-from hispatial_assets.viz import loss_curve_markdown
+from hispatial_assets.drawing.charts import loss_curve_markdown
 
 
 class TrainingResource(dg.ConfigurableResource):

@@ -124,7 +124,7 @@ def input_table(scores: pl.DataFrame, benchmark: str = "self") -> pl.DataFrame:
 
 def comparison_chart(scores: pl.DataFrame) -> np.ndarray:
     """Headline number per benchmark (groups) and recipe (bars)."""
-    from hispatial_assets.viz import bar_chart
+    from hispatial_assets.drawing.charts import bar_chart
 
     benches = [b for b in BENCHMARKS if b in set(scores["benchmark"].to_list())]
     recipes = _recipes(scores)

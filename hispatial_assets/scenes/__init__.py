@@ -6,8 +6,8 @@ drops that the pipeline ingests, and ``load_truth`` / ``truth_objects`` read tha
 No dagster here.
 """
 
-from hispatial_assets.scenes.catalog import CLASSES, INDOOR_LABELS, OUTDOOR_LABELS, PALETTE, WITH_FRONT
-from hispatial_assets.scenes.drops import (
+from hispatial_assets.scenes.object_classes import CLASSES, INDOOR_LABELS, OUTDOOR_LABELS, PALETTE, WITH_FRONT
+from hispatial_assets.scenes.truth_io import (
     BACKEND,
     READY,
     SceneTruth,

@@ -13,7 +13,7 @@ import numpy as np
 
 from hispatial_assets.geometry.camera import intrinsics_from_fov
 from hispatial_assets.geometry.frames import rotation_from_roll_pitch, wrap_angle
-from hispatial_assets.scenes.catalog import CLASSES, PALETTE, SUPPORTS, Built
+from hispatial_assets.scenes.object_classes import CLASSES, PALETTE, SUPPORTS, Built
 from hispatial_assets.scenes.meshes import Mesh
 
 KINDS = ("indoor", "outdoor")

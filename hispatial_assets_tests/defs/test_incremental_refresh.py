@@ -4,7 +4,7 @@ where the outputs really changed (data versions), with lineage in DuckDB to prov
 import numpy as np
 import pytest
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.catalog.duckdb import query
 from hispatial_assets.perception.synthetic import SyntheticDetector
 from hispatial_assets.scenes import write_drop

@@ -3,7 +3,7 @@ the blocking checks on the default estimated path, with its label noise against 
 
 import polars as pl
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.catalog.duckdb import query
 from hispatial_assets.config import PipelineConfig
 from hispatial_assets.qa import TASKS

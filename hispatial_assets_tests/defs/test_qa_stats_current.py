@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.catalog.duckdb import query
 from hispatial_assets.scenes import write_drop
 from hispatial_assets.storage import io

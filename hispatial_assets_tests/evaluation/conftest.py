@@ -17,7 +17,7 @@ TEST_DROP, TRAIN_DROP = "test_000", "train_000"
 def pipeline_root(tmp_path_factory) -> DataRoot:
     import dagster as dg
 
-    from hispatial_assets import orchestrate
+    from hispatial_assets.cli import orchestrate
     from hispatial_assets.definitions import build_definitions
     from hispatial_assets.scenes import write_drop
 

@@ -7,7 +7,7 @@ import json
 
 import dagster as dg
 
-from hispatial_assets.cli import main
+from hispatial_assets.cli.commands import main
 
 
 def test_baselines_flow_through_eval_scores_into_the_catalog(eval_root, tmp_path, monkeypatch, capsys):

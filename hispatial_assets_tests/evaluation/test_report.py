@@ -9,7 +9,7 @@ import pytest
 from hispatial_assets import schema
 from hispatial_assets.evaluation import report
 from hispatial_assets.qa import LEVEL_TASKS
-from hispatial_assets.viz import bar_chart
+from hispatial_assets.drawing.charts import bar_chart
 
 
 def scores(rows: list[tuple]) -> pl.DataFrame:
@@ -66,7 +66,7 @@ def test_bar_heights_follow_the_values():
 
 def test_ablation_drops_fall_in_their_splits_and_estimate_point_maps():
     from hispatial_assets.config import PipelineConfig
-    from hispatial_assets.experiments import AblationScale, ablation_drop_ids, ablation_pipeline
+    from hispatial_assets.cli.experiments import AblationScale, ablation_drop_ids, ablation_pipeline
     from hispatial_assets.splits import split_of
 
     ids = ablation_drop_ids(AblationScale(train_drops=3))

@@ -9,6 +9,6 @@ build_backend = registry.build_backend
 registry.build_backend = lambda stage, spec: gated(build_backend(stage, spec)) if stage == "point_maps" else build_backend(stage, spec)
 
 if __name__ == "__main__":
-    from hispatial_assets.cli import main
+    from hispatial_assets.cli.commands import main
 
     sys.exit(main(sys.argv[1:]))

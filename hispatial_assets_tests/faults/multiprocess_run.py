@@ -7,7 +7,7 @@ import sys
 
 import dagster as dg
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets_tests.defs.jobs import drop_job
 
 if __name__ == "__main__":

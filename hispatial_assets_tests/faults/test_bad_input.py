@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from hispatial_assets.catalog.duckdb import query
-from hispatial_assets.cli import main
+from hispatial_assets.cli.commands import main
 from hispatial_assets.storage import io
-from hispatial_assets.storage.drops import scan_drop
+from hispatial_assets.storage.drop_scan import scan_drop
 from hispatial_assets.storage.images import decode_rgb, probe_image
 from hispatial_assets.storage.layout import DataRoot
 from hispatial_assets_tests.faults.conftest import scene_drop
@@ -169,7 +169,7 @@ def test_an_interrupted_copy_leaves_nothing_behind_and_the_retry_works(cli_root,
 
 
 def test_a_copy_killed_midway_is_cleaned_up_by_the_next_add_drop(cli_root, tmp_path):
-    from hispatial_assets.storage.drops import INCOMING_PREFIX
+    from hispatial_assets.storage.drop_scan import INCOMING_PREFIX
 
     src = tmp_path / "src"
     io.write_bytes(str(src / "a.png"), png(picture()))

@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.catalog.lineage import LineageRecord, write_lineage
-from hispatial_assets.cli import main
+from hispatial_assets.cli.commands import main
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
 from hispatial_assets_tests.faults.conftest import scene_drop

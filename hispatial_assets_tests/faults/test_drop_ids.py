@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from hispatial_assets.cli import main
+from hispatial_assets.cli.commands import main
 from hispatial_assets.defs.sensors import list_ready_drops
 from hispatial_assets.storage.layout import InvalidDropId, check_drop_id
 

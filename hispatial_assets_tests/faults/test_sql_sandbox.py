@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from hispatial_assets.catalog.duckdb import connect, ensure_catalog
-from hispatial_assets.cli import main
+from hispatial_assets.cli.commands import main
 from hispatial_assets.storage.layout import DataRoot
 from hispatial_assets_tests.faults.conftest import scene_drop
 

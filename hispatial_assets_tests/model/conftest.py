@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import dagster as dg
 import pytest
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.config import PipelineConfig
 from hispatial_assets.definitions import build_definitions
 from hispatial_assets.scenes import write_drop

@@ -8,7 +8,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from hispatial_assets.viz import PALETTE, line_chart, loss_curve_markdown
+from hispatial_assets.drawing.previews import PALETTE
+from hispatial_assets.drawing.charts import line_chart, loss_curve_markdown
 
 
 def test_a_falling_series_is_drawn_from_the_top_left_to_the_bottom_right_of_the_plot():

@@ -8,7 +8,8 @@ import json
 import dagster as dg
 import polars as pl
 
-from hispatial_assets import cli, orchestrate
+from hispatial_assets.cli import commands as cli
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.catalog.duckdb import query
 from hispatial_assets.definitions import TRAINING_JOB
 from hispatial_assets.model.runs import latest_checkpoint

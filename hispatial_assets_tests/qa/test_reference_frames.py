@@ -62,7 +62,7 @@ def freeze_scene_drop(root: str, drop_id: str = "demo_000", depth_images: tuple[
         "img_0000", "img_0001", "img_0003", "img_0007")) -> None:
     """Write `reference/scene_drop.parquet` and `scene_depth_mm.npz` from a demo data root
     (`hispatial demo --root ROOT --drops 1 --images 8`)."""
-    from hispatial_assets.scenes.drops import load_truth
+    from hispatial_assets.scenes.truth_io import load_truth
 
     objects = pl.read_parquet(f"{root}/tables/objects/drop_id={drop_id}/part.parquet").select(_OBJECT_COLUMNS)
     referrals = pl.read_parquet(f"{root}/tables/referrals/drop_id={drop_id}/part.parquet")

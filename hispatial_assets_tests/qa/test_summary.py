@@ -64,7 +64,7 @@ def test_a_drop_missing_from_the_summaries_shows_in_every_statistic(rows):
 def test_qa_generated_batch_by_batch_is_the_same_frame_as_in_one_call(images):
     """The qa_l* assets generate 64 images at a time to bound memory: the rows must not change."""
     from hispatial_assets.qa import QAConfig, generate_all
-    from hispatial_assets.qa.drop import in_batches
+    from hispatial_assets.qa.inputs import in_batches
 
     config = QAConfig(seed=7)
     for level in range(4):

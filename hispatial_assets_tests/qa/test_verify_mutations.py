@@ -13,7 +13,7 @@ import re
 import polars as pl
 import pytest
 
-from hispatial_assets.cli import main
+from hispatial_assets.cli.commands import main
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
 from hispatial_assets.storage.tables import read_table

@@ -8,7 +8,8 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from hispatial_assets import cli, orchestrate
+from hispatial_assets.cli import commands as cli
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.catalog.duckdb import query
 from hispatial_assets.definitions import build_definitions
 from hispatial_assets.defs.resources import DataRootResource

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.scenes import write_drop
 from hispatial_assets_tests.scale.postgres import postgres_bin, postgres_server
 

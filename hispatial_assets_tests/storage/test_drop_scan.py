@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image
 
 from hispatial_assets.storage import io
-from hispatial_assets.storage.drops import scan_drop
+from hispatial_assets.storage.drop_scan import scan_drop
 
 
 def _png(arr) -> bytes:

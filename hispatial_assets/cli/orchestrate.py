@@ -126,7 +126,7 @@ def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, *, tags: dict[s
     line per failed step on stderr."""
     import uuid
 
-    from hispatial_assets.progress import bar
+    from hispatial_assets.cli.progress import bar
 
     fail_dead_runs(instance, log=lambda message: print(message, file=sys.stderr))
     steps = len((job.get_subset(asset_selection=set(asset_selection)) if asset_selection else job).graph.nodes)

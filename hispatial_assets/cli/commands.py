@@ -35,7 +35,7 @@ def _root(args: argparse.Namespace) -> DataRoot:
 
 def _dagster(args: argparse.Namespace):
     """(data root, Dagster instance, Definitions) for commands that drive the graph."""
-    from hispatial_assets import orchestrate
+    from hispatial_assets.cli import orchestrate
     from hispatial_assets.catalog.duckdb import ensure_catalog
 
     root = _root(args)
@@ -61,7 +61,7 @@ def _print_frame(df: pl.DataFrame, fmt: str = "table") -> None:
 
 
 def cmd_make_drop(args: argparse.Namespace) -> int:
-    from hispatial_assets.progress import bar
+    from hispatial_assets.cli.progress import bar
     from hispatial_assets.scenes import write_drop
 
     root = _root(args)
@@ -74,9 +74,9 @@ def cmd_make_drop(args: argparse.Namespace) -> int:
 
 
 def cmd_add_drop(args: argparse.Namespace) -> int:
-    from hispatial_assets import orchestrate
+    from hispatial_assets.cli import orchestrate
     from hispatial_assets.storage import io
-    from hispatial_assets.storage.drops import READY_MARKER, copy_drop
+    from hispatial_assets.storage.drop_scan import READY_MARKER, copy_drop
 
     root = _root(args)
     src = args.path.rstrip("/")
@@ -124,11 +124,11 @@ def cmd_add_drop(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from hispatial_assets import orchestrate
+    from hispatial_assets.cli import orchestrate
     from hispatial_assets.bundled import sql_text
     from hispatial_assets.catalog.duckdb import query
     from hispatial_assets.config import PipelineConfig
-    from hispatial_assets.progress import bar
+    from hispatial_assets.cli.progress import bar
     from hispatial_assets.scenes import write_drop
 
     root, instance = _root(args), orchestrate.get_instance()
@@ -240,7 +240,7 @@ def _query_text(arg: str) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from hispatial_assets import orchestrate
+    from hispatial_assets.cli import orchestrate
 
     root, instance, defs = _dagster(args)
     partitions = instance.get_dynamic_partitions("drops")
@@ -265,7 +265,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from hispatial_assets.model.recipes import BASELINES
     from hispatial_assets.model.runs import build_and_train
     from hispatial_assets.model.train import TrainConfig
-    from hispatial_assets.progress import bar, say
+    from hispatial_assets.cli.progress import bar, say
 
     root = _root(args)
     settings = {"device": "cpu", **PipelineConfig.from_env().training}  # cpu unless asked, as the asset's resource
@@ -285,7 +285,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from hispatial_assets import orchestrate
+    from hispatial_assets.cli import orchestrate
 
     root, instance, defs = _dagster(args)
     try:
@@ -302,7 +302,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from hispatial_assets import orchestrate
+    from hispatial_assets.cli import orchestrate
 
     root, instance, defs = _dagster(args)
     partitions = instance.get_dynamic_partitions("drops") if args.partitions == "all" else args.partitions.split(",")
@@ -345,7 +345,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     from hispatial_assets.config import CONFIG_ENV, PipelineConfig, active_profile, effective, read_config_file
 
     if args.reference:
-        from hispatial_assets.config_reference import reference_markdown
+        from hispatial_assets.cli.config_reference import reference_markdown
 
         sys.stdout.write(reference_markdown())
         return 0
@@ -409,9 +409,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score recipe × benchmark partitions of eval_scores, print the report, or run an ablation."""
-    from hispatial_assets import experiments
+    from hispatial_assets.cli import experiments
     from hispatial_assets.evaluation import report
-    from hispatial_assets.progress import above_bars, bar
+    from hispatial_assets.cli.progress import above_bars, bar
     from hispatial_assets.storage import io
 
     ablation_only = [flag for flag, value in (("--train-drops", args.train_drops), ("--images", args.images),
@@ -467,9 +467,10 @@ def _evaluate_report(args: argparse.Namespace) -> int:
 
 
 def _evaluate_ablation(args: argparse.Namespace) -> int:
-    from hispatial_assets import experiments, orchestrate
+    from hispatial_assets.cli import experiments
+    from hispatial_assets.cli import orchestrate
     from hispatial_assets.config import PipelineConfig
-    from hispatial_assets.progress import bar, say
+    from hispatial_assets.cli.progress import bar, say
 
     settings = dict(PipelineConfig.from_env().training)  # as `hispatial train`, then --train-set
     settings.update(args.train_set or {})

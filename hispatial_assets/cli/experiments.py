@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from hispatial_assets import orchestrate
+from hispatial_assets.cli import orchestrate
 from hispatial_assets.config import PipelineConfig
 from hispatial_assets.model.recipes import BASELINES, HIERARCHY_ABLATION, INPUT_ABLATION
-from hispatial_assets.progress import Progress
+from hispatial_assets.cli.progress import Progress
 from hispatial_assets.splits import split_of
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot

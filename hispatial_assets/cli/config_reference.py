@@ -3,7 +3,7 @@ with its default, generated from the code (the backends' constructors, `QAConfig
 
 The README's "Configuration reference" section is this module's output between two markers, and a
 test compares them, so the two cannot drift: after changing a setting, run
-``python -m hispatial_assets.config_reference --write README.md`` (or ``hispatial config --reference``).
+``python -m hispatial_assets.cli.config_reference --write README.md`` (or ``hispatial config --reference``).
 """
 
 from __future__ import annotations

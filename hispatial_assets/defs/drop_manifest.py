@@ -8,7 +8,7 @@ from hispatial_assets import schema
 from hispatial_assets.defs.stage import StageOutput, run_stage
 from hispatial_assets.defs.partitions import drop_check, drops
 from hispatial_assets.defs.resources import DataRootResource
-from hispatial_assets.storage.drops import scan_drop
+from hispatial_assets.storage.drop_scan import scan_drop
 from hispatial_assets.storage.images import max_image_pixels
 from hispatial_assets.storage.tables import read_table
 
