@@ -13,7 +13,7 @@ from PIL import Image
 
 from hispatial_assets.drawing import previews as viz
 from hispatial_assets.geometry.camera import unproject
-from hispatial_assets.perception.base import ImageRef
+from hispatial_assets.storage.images import ImageRef
 from hispatial_assets import scenes
 
 

@@ -74,7 +74,7 @@ def point_map_source(root: DataRoot, which: str | None) -> Callable[[Item], obje
                 raise NotApplicable("exact point maps exist only for scene-engine images (the self-built benchmark)")
             return _backend_point_map(root, item)
         if which == "exact":
-            from hispatial_assets.perception.base import ImageRef
+            from hispatial_assets.storage.images import ImageRef
             from hispatial_assets.perception.point_maps import read_truth_depth
 
             return read_truth_depth(ImageRef(drop_id, image_id, str(item.image), item.meta["width"], item.meta["height"]))
@@ -87,7 +87,7 @@ def point_map_source(root: DataRoot, which: str | None) -> Callable[[Item], obje
 
 def _backend_point_map(root: DataRoot, item: Item):
     from hispatial_assets.config import PipelineConfig
-    from hispatial_assets.perception.base import ImageRef
+    from hispatial_assets.storage.images import ImageRef
 
     uri = item.image
     rgb = item.rgb()

@@ -28,7 +28,7 @@ from hispatial_assets.catalog.duckdb import query
 from hispatial_assets.catalog.lineage import latest_data_versions
 from hispatial_assets.model.general import sample_general
 from hispatial_assets.model.recipes import ALL_RECIPES, BASELINES, RECIPES, UnknownRecipe
-from hispatial_assets.perception.registry import identity_of
+from hispatial_assets.perception.base import identity_of
 from hispatial_assets.splits import split_of
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot, check_drop_id
@@ -117,8 +117,8 @@ def exact_point_maps(root: DataRoot, images: pl.DataFrame, estimated: pl.DataFra
     from the truth sidecar with that backend, once (cached under ``arrays/exact_point_maps``). Images
     without truth (real photos) are left out.
     """
-    from hispatial_assets.perception.base import ImageRef
     from hispatial_assets.perception.point_maps import MissingSidecar, SyntheticPointMaps
+    from hispatial_assets.storage.images import ImageRef
     from hispatial_assets.storage.point_maps import write_point_map
 
     exact = {(d, i): u for d, i, u, b in estimated.select(*KEYS, "uri", "backend").iter_rows()

@@ -7,6 +7,8 @@ refreshes exactly the partitions downstream of it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -15,6 +17,7 @@ import polars as pl
 
 from hispatial_assets.geometry.camera import PointMap
 from hispatial_assets.geometry.frames import Gravity
+from hispatial_assets.storage.images import ImageRef  # what every backend takes; it lives with the drop's files
 
 
 class CheckpointNotFound(FileNotFoundError):
@@ -31,26 +34,6 @@ class CheckpointNotFound(FileNotFoundError):
 def config_setting(stage: str, key: str) -> str:
     """How a user sets a backend's ``key``: the key path in the config file (see config.py)."""
     return f"stages.{stage}.{key} in $HISPATIAL_CONFIG"
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """One image of a drop, addressed by fsspec URI; sidecars share its stem (``<stem>.truth.json``)."""
-
-    drop_id: str
-    image_id: str
-    uri: str
-    width: int
-    height: int
-
-    def sidecar(self, suffix: str) -> str:
-        stem = self.uri.rsplit(".", 1)[0]
-        return f"{stem}{suffix}"
-
-    def rgb(self) -> np.ndarray:
-        from hispatial_assets.storage.io import read_rgb
-
-        return read_rgb(self.uri)
 
 
 @dataclass
@@ -112,10 +95,17 @@ def settings_of(backend: Any) -> dict[str, Any]:
     return dict(s() if callable(s) else (s or {}))
 
 
+def identity_of(name: str, version: str, settings: dict[str, Any] | None) -> str:
+    """``name@version`` plus a short hash of the settings that change outputs."""
+    base = f"{name}@{version}"
+    if not settings:
+        return base
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{base}+{digest}"
+
+
 def identity(backend: Any) -> str:
     """``name@version`` plus a short hash of output-changing settings: part of code versions."""
-    from hispatial_assets.perception.registry import identity_of
-
     return identity_of(backend.name, str(backend.version), settings_of(backend))
 
 

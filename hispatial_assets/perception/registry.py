@@ -4,12 +4,12 @@ loading any weights, which is what the assets' code versions are built from."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from hispatial_assets.perception.base import identity, identity_of
 
 _P = "hispatial_assets.perception"
 BACKENDS: dict[str, dict[str, str]] = {
@@ -104,22 +104,11 @@ def backend_setting_specs(stage: str, name: str) -> dict[str, Setting]:
             for p in params if not p.name.startswith("_") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
-def identity_of(name: str, version: str, settings: dict[str, Any] | None) -> str:
-    """``name@version`` plus a short hash of the settings that change outputs."""
-    base = f"{name}@{version}"
-    if not settings:
-        return base
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    return f"{base}+{digest}"
-
-
 def spec_identity(stage: str, spec: dict[str, Any]) -> str:
     """The identity of the backend a spec builds: its own ``settings()`` (defaults included, and for
     real models a fingerprint of the checkpoint files), so new weights at the same path still change
     the code version. Building is cheap (weights load on first use); when it fails (a missing
     checkpoint) the explicit spec stands in, and the run itself reports the missing path."""
-    from hispatial_assets.perception.base import identity
-
     cls = backend_class(stage, spec["backend"])
     settings = backend_settings(stage, spec)
     try:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from hispatial_assets.storage.io import read_bytes
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 SUPPORTED_MODES = {"RGB", "RGBA", "L", "P", "LA", "I;16", "I"}
 # Larger images are rejected before decoding (a 20000x20000 PNG of a few hundred KB would decode to
@@ -103,3 +105,21 @@ def decode_rgb(data: bytes) -> np.ndarray:
                 arr = (255 * arr / max(arr.max(), 1)).astype(np.uint8)
                 return np.repeat(arr[..., None], 3, axis=2)
             return np.asarray(im.convert("RGB"))
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One image of a drop, addressed by fsspec URI; sidecars share its stem (``<stem>.truth.json``)."""
+
+    drop_id: str
+    image_id: str
+    uri: str
+    width: int
+    height: int
+
+    def sidecar(self, suffix: str) -> str:
+        stem = self.uri.rsplit(".", 1)[0]
+        return f"{stem}{suffix}"
+
+    def rgb(self) -> np.ndarray:
+        return decode_rgb(read_bytes(self.uri))

@@ -10,7 +10,7 @@ import polars as pl
 from hispatial_assets import schema
 from hispatial_assets.geometry.camera import PointMap
 from hispatial_assets.geometry.frames import Gravity
-from hispatial_assets.perception.base import ImageRef
+from hispatial_assets.storage.images import ImageRef
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
 from hispatial_assets.storage.point_maps import load_point_map

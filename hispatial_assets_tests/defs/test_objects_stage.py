@@ -18,7 +18,7 @@ from hispatial_assets import scenes
 from hispatial_assets.geometry.masks import decode_rle
 from hispatial_assets.geometry.metrics import box_errors, object_error_summary, object_errors, object_limit_violations
 from hispatial_assets.perception.annotations import AnnotationsDetector
-from hispatial_assets.perception.base import ImageRef
+from hispatial_assets.storage.images import ImageRef
 from hispatial_assets.perception.objects import detect_objects
 from hispatial_assets.perception.point_maps import SyntheticPointMaps
 from hispatial_assets.perception.stages import objects_for_drop

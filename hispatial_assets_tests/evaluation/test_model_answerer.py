@@ -12,7 +12,7 @@ from hispatial_assets.evaluation.answerers import POINT_MAPS_BY_MODALITY, ModelA
 from hispatial_assets.evaluation.run import point_map_source
 from hispatial_assets.evaluation.scoring import evaluate
 from hispatial_assets.evaluation.task import get_task
-from hispatial_assets.perception.base import ImageRef
+from hispatial_assets.storage.images import ImageRef
 from hispatial_assets.perception.point_maps import read_truth_depth
 from hispatial_assets.storage.tables import point_map_loader
 

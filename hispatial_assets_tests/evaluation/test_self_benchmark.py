@@ -76,7 +76,7 @@ def perfect_estimates(root, drop_out: int | None = None) -> None:
     """Make the engine's estimates of the held-out drop equal the truth (objects and point maps),
     optionally missing one object."""
     from hispatial_assets import schema
-    from hispatial_assets.perception.base import ImageRef
+    from hispatial_assets.storage.images import ImageRef
     from hispatial_assets.perception.point_maps import read_truth_depth
     from hispatial_assets.storage.point_maps import write_point_map
 

@@ -312,7 +312,7 @@ def random_rgb(width: int = 512, height: int = 384, seed: int = 0) -> np.ndarray
 
 def write_image(directory: str | Path, rgb: np.ndarray, image_id: str = "img0", drop_id: str = "tiny"):
     """Save ``rgb`` as PNG and return the `ImageRef` backends read it through."""
-    from hispatial_assets.perception.base import ImageRef
+    from hispatial_assets.storage.images import ImageRef
     from hispatial_assets.storage import io
 
     uri = str(Path(directory) / f"{image_id}.png")

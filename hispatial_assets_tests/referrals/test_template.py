@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from hispatial_assets import schema
-from hispatial_assets.perception.base import ImageRef, identity
+from hispatial_assets.perception.base import identity
+from hispatial_assets.storage.images import ImageRef
 from hispatial_assets.perception.referral.common import fallback_expression
 from hispatial_assets.perception.referral.template import TemplateReferrer, refer_objects
 

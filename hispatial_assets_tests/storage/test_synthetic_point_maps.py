@@ -1,6 +1,6 @@
 import numpy as np
 
-from hispatial_assets.perception.base import ImageRef
+from hispatial_assets.storage.images import ImageRef
 from hispatial_assets.perception.point_maps import SyntheticPointMaps
 from hispatial_assets.scenes import load_truth, write_drop
 from hispatial_assets.storage import io

@@ -24,7 +24,7 @@ from hispatial_assets.evaluation import kinds
 from hispatial_assets.evaluation.programs import World, in_truth_ids, world_from
 from hispatial_assets.evaluation.scoring import mean_by_category
 from hispatial_assets.evaluation.task import BenchmarkDataNotFound, Item, Task, register_task
-from hispatial_assets.perception.base import ImageRef
+from hispatial_assets.storage.images import ImageRef
 from hispatial_assets.qa import TASKS, QAConfig, generate_all
 from hispatial_assets.qa.scene import ImageInputs, SceneObjects
 from hispatial_assets.splits import split_of
