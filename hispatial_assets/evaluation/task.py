@@ -46,11 +46,11 @@ class Item:
 
     def rgb(self) -> np.ndarray:
         """(H, W, 3) uint8."""
-        from hispatial_assets.storage.images import decode_rgb
+        from hispatial_assets.storage.images import decode_rgb, read_rgb
 
         if self.image is None:
             raise ValueError(f"item {self.id} has no image")
-        return decode_rgb(self.image) if isinstance(self.image, bytes) else io.read_rgb(self.image)
+        return decode_rgb(self.image) if isinstance(self.image, bytes) else read_rgb(self.image)
 
 
 Score = dict[str, float]  # per item: "correct" (0/1) and any other metric of the task

@@ -11,7 +11,7 @@ import polars as pl
 import torch
 
 from hispatial_assets.model.processor import encode_batch, point_map_input
-from hispatial_assets.storage.io import read_rgb
+from hispatial_assets.storage.images import read_rgb
 from hispatial_assets.storage.point_maps import load_point_map
 
 ROW_COLUMNS = ("question", "answer", "image_uri", "point_map_uri")

@@ -107,6 +107,11 @@ def decode_rgb(data: bytes) -> np.ndarray:
             return np.asarray(im.convert("RGB"))
 
 
+def read_rgb(uri: str) -> np.ndarray:
+    """(H, W, 3) uint8; raises ValueError with the reason when the file is not a usable image."""
+    return decode_rgb(read_bytes(uri))
+
+
 @dataclass(frozen=True)
 class ImageRef:
     """One image of a drop, addressed by fsspec URI; sidecars share its stem (``<stem>.truth.json``)."""
@@ -122,4 +127,4 @@ class ImageRef:
         return f"{stem}{suffix}"
 
     def rgb(self) -> np.ndarray:
-        return decode_rgb(read_bytes(self.uri))
+        return read_rgb(self.uri)

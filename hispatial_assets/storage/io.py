@@ -142,13 +142,6 @@ def encode_png(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def read_rgb(uri: str) -> np.ndarray:
-    """(H, W, 3) uint8; raises ValueError with the reason when the file is not a usable image."""
-    from hispatial_assets.storage.images import decode_rgb
-
-    return decode_rgb(read_bytes(uri))
-
-
 def npz_bytes(*, compresslevel: int = 6, **arrays: np.ndarray) -> bytes:
     """A deterministic compressed .npz (fixed zip timestamps, sorted names, no pickles).
 

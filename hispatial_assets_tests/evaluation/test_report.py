@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pytest
 
 from hispatial_assets import schema
 from hispatial_assets.evaluation import report

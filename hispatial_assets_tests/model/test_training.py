@@ -17,6 +17,7 @@ from hispatial_assets.model.inference import Query, load_predictor
 from hispatial_assets.model.runs import build_sft_dataset
 from hispatial_assets.model.train import STATE_FILE, TrainConfig, lr_at, read_trainer_state, step_dirs, train
 from hispatial_assets.storage import io
+from hispatial_assets.storage.images import read_rgb
 from hispatial_assets.storage.point_maps import load_point_map
 from hispatial_assets_tests.model.tiny import save_paligemma2_base
 
@@ -61,7 +62,7 @@ def test_the_default_model_overfits_16_qa_rows(overfit):
 def test_the_predictor_answers_what_the_model_learned_and_batching_changes_nothing(overfit, rows_16):
     rows = io.read_parquet(rows_16)
     predictor = load_predictor(str(overfit))
-    queries = [Query(io.read_rgb(r["image_uri"]), r["question"], load_point_map(r["point_map_uri"]))
+    queries = [Query(read_rgb(r["image_uri"]), r["question"], load_point_map(r["point_map_uri"]))
                for r in rows.iter_rows(named=True)]
     answers = predictor.answer(queries, batch_size=8)
     assert predictor.answer(queries[:3], batch_size=1) == answers[:3]  # left padding changes no answer

@@ -12,7 +12,7 @@ import pytest
 from hispatial_assets.config import PipelineConfig
 from hispatial_assets.definitions import DROP_JOB, build_definitions
 from hispatial_assets.perception.base import settings_of
-from hispatial_assets.storage import io
+from hispatial_assets.storage.images import read_rgb
 from hispatial_assets.storage.point_maps import load_point_map
 from hispatial_assets.storage.tables import read_table
 
@@ -61,5 +61,5 @@ def test_a_drop_materializes_with_grounded_sam_and_the_siglip_tagger(data_root, 
     objects = read_table(data_root, "objects", "g")
     assert len(objects) > 0
     for (image_id,), group in objects.group_by("image_id"):  # every label is a tag SigLIP gave its image
-        rgb = io.read_rgb(f"{data_root.root}/drops/g/{image_id}.png")
+        rgb = read_rgb(f"{data_root.root}/drops/g/{image_id}.png")
         assert set(group["label"]) <= set(detector.tagger(rgb))

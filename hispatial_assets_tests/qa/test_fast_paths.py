@@ -2,7 +2,6 @@
 the precomputed footprint gaps equal `program.gap`."""
 
 import json
-import random
 
 import pytest
 
