@@ -9,7 +9,6 @@ import dagster as dg
 import pytest
 
 from hispatial_assets.cli import orchestrate
-from hispatial_assets.definitions import DROP_JOB
 from hispatial_assets.scenes import write_drop
 from hispatial_assets_tests.defs import jobs
 
