@@ -7,13 +7,17 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 import time
 import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import fsspec
 import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 from PIL import Image
 
@@ -43,28 +47,48 @@ _swept_dirs: set[str] = set()
 
 
 def write_bytes(uri: str, data: bytes) -> str:
-    """Write atomically: temp file + rename on local disks, one PUT on object stores.
+    """Write atomically: temp file + rename on local disks, one PUT on object stores."""
+    fs, path = fs_and_path(uri)
+    if isinstance(fs, LocalFileSystem):
+        with written_atomically(uri) as tmp, open(tmp, "wb") as f:
+            f.write(data)
+    else:
+        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        fs.pipe_file(path, data)
+    return uri
 
-    The writer holds an exclusive lock on its temp file until the rename, so a temp that nobody
+
+@contextmanager
+def written_atomically(uri: str) -> Iterator[str]:
+    """A local path to write ``uri``'s content to, piece by piece (a Parquet row-group writer); moved
+    into place when the block ends without error (rename on local disks, one upload on object stores),
+    removed otherwise.
+
+    On local disks the temp sits beside the target, locked until the rename, so a temp that nobody
     holds belongs to a killed writer; the first write into a directory (per process) removes those."""
     fs, path = fs_and_path(uri)
     parent = path.rsplit("/", 1)[0]
-    if isinstance(fs, LocalFileSystem):
-        os.makedirs(parent, exist_ok=True)
-        if parent not in _swept_dirs:
-            remove_stale_temps(parent)
-            _swept_dirs.add(parent)
-        tmp = f"{path}{TEMP_MARK}{uuid.uuid4().hex[:12]}"
-        with open(tmp, "xb") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # before the first byte: see remove_stale_temps
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            os.replace(tmp, path)
-    else:
+    if not isinstance(fs, LocalFileSystem):
         fs.makedirs(parent, exist_ok=True)
-        fs.pipe_file(path, data)
-    return uri
+        with tempfile.TemporaryDirectory(prefix="hispatial-write-") as tmp_dir:
+            tmp = os.path.join(tmp_dir, path.rsplit("/", 1)[-1])
+            yield tmp
+            fs.put_file(tmp, path)
+        return
+    os.makedirs(parent, exist_ok=True)
+    if parent not in _swept_dirs:
+        remove_stale_temps(parent)
+        _swept_dirs.add(parent)
+    tmp = f"{path}{TEMP_MARK}{uuid.uuid4().hex[:12]}"
+    with open(tmp, "xb") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # before the first byte: see remove_stale_temps
+        try:
+            yield tmp
+            os.fsync(lock.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
 
 
 def remove_stale_temps(directory: str) -> list[str]:
@@ -119,6 +143,25 @@ def parquet_bytes(df: pl.DataFrame) -> bytes:
     return buf.getvalue()
 
 
+def write_parquet_batches(uri: str, frames: Iterable[pl.DataFrame]) -> tuple[int, str]:
+    """Write frames of one schema (at least one) as consecutive row groups of one Parquet file,
+    atomically, holding one frame at a time; returns the file's size and sha256 (read back in chunks).
+    Same encoding as parquet_bytes: zstd, no statistics, deterministic."""
+    with written_atomically(uri) as tmp:
+        writer = None
+        try:
+            for frame in frames:
+                table = frame.to_arrow()
+                writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd", write_statistics=False)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise ValueError(f"no frames to write to {uri}")
+        return os.path.getsize(tmp), sha256_file(tmp)
+
+
 def write_parquet(uri: str, df: pl.DataFrame) -> str:
     return write_bytes(uri, parquet_bytes(df))
 
@@ -129,6 +172,12 @@ def read_parquet(uri: str) -> pl.DataFrame:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str) -> str:
+    """The sha256 of a local file, read in chunks (never whole into memory)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def frame_hash(df: pl.DataFrame) -> str:

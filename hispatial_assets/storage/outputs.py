@@ -15,7 +15,12 @@ FILE_LIST_TABLES = ("point_maps",)
 
 
 def file_record(table: str, uri: str, data: bytes) -> dict:
-    return {"table": table, "uri": uri, "bytes": len(data), "sha256": io.sha256_bytes(data)}
+    return streamed_file_record(table, uri, len(data), io.sha256_bytes(data))
+
+
+def streamed_file_record(table: str, uri: str, size: int, sha256: str) -> dict:
+    """The record of a file written piece by piece (io.write_parquet_batches): size and hash as it returned them."""
+    return {"table": table, "uri": uri, "bytes": size, "sha256": sha256}
 
 
 def check_file(uri: str, size: int, sha256: str, *, deep: bool = False) -> str | None:
