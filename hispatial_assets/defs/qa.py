@@ -2,6 +2,7 @@
 
 import json
 import math
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
@@ -12,17 +13,18 @@ from hispatial_assets.defs.common import finish, now
 from hispatial_assets.defs.partitions import drop_check, drops
 from hispatial_assets.defs.perception import REFRESH, rotations_by_image
 from hispatial_assets.defs.resources import DataRootResource
-from hispatial_assets.defs.stage import StageOutput, run_stage
+from hispatial_assets.defs.stage import StageOutput, run_stage, stream_table
 from hispatial_assets.qa import QAConfig, generate_all
 from hispatial_assets.qa.inputs import drop_inputs, in_batches
 from hispatial_assets.qa.reader import coverage
-from hispatial_assets.qa.summary import summarize_qa
+from hispatial_assets.qa.summary import merge_summaries, summarize_qa
 from hispatial_assets.qa.verify import format_balance, verify_drop, verify_qa
 from hispatial_assets.storage import io
 from hispatial_assets.storage.outputs import file_record
 from hispatial_assets.storage.tables import point_map_loader, read_table
 
-QA_VERSION = "3"  # 2: qa_id starts with the drop id (unique across the catalog); 3: qa_summary written beside
+QA_VERSION = "4"  # 2: qa_id starts with the drop id (unique across the catalog); 3: qa_summary written beside;
+# 4: rows streamed batch by batch (row groups), the data version is the hash of the batches' content hashes
 LEVEL_DEPS = {0: ["point_maps"], 1: ["objects", "referrals"], 2: ["objects", "referrals", "gravity"],
               3: ["objects", "referrals", "gravity"]}
 LEVEL_NAMES = {0: "geometry", 1: "attributes", 2: "relations", 3: "reasoning"}
@@ -31,7 +33,8 @@ LEVEL_NAMES = {0: "geometry", 1: "attributes", 2: "relations", 3: "reasoning"}
 QA_BATCH_IMAGES = 64  # images per generate_all call (same rows as one call: each image's rows are its own)
 
 
-def synthesize_level(root, drop_id: str, level: int, config: QAConfig, input_versions: dict) -> pl.DataFrame:
+def synthesize_level(root, drop_id: str, level: int, config: QAConfig, input_versions: dict) -> Iterator[pl.DataFrame]:
+    """The level's QA rows of the drop, batch by batch (the rows of QA_BATCH_IMAGES images each)."""
     images = read_table(root, "images", drop_id)
     versions = json.dumps(input_versions, sort_keys=True)
     if level == 0:
@@ -39,8 +42,8 @@ def synthesize_level(root, drop_id: str, level: int, config: QAConfig, input_ver
     else:
         inputs = drop_inputs(images, read_table(root, "objects", drop_id), read_table(root, "referrals", drop_id),
                              None, rotations_by_image(root, drop_id), versions)
-    frames = [generate_all(batch, config, levels=(level,)) for batch in in_batches(inputs, QA_BATCH_IMAGES)]
-    return pl.concat(frames) if frames else generate_all([], config, levels=(level,))
+    for batch in in_batches(inputs, QA_BATCH_IMAGES):
+        yield generate_all(batch, config, levels=(level,))
 
 
 def build_qa_asset(level: int, code_version: str, config: QAConfig) -> dg.AssetsDefinition:
@@ -54,12 +57,23 @@ def build_qa_asset(level: int, code_version: str, config: QAConfig) -> dg.Assets
         root = data_root.data_root()
 
         def compute(drop_id: str) -> StageOutput:
-            qa = synthesize_level(root, drop_id, level, config, upstream_data_versions(context))
-            counts = qa.group_by("task", "format").len().sort("task", "format")
+            # The rows go to the Parquet file batch by batch; only each batch's summary is kept.
+            summaries, images = [], []
+
+            def batches() -> Iterator[pl.DataFrame]:
+                for qa in synthesize_level(root, drop_id, level, config, upstream_data_versions(context)):
+                    summaries.append(summarize_qa(qa))
+                    images.append(qa["image_id"].n_unique())  # batches are disjoint by image
+                    yield qa
+
             sub = (("level", level),)
-            return StageOutput({("qa", sub): qa, ("qa_summary", sub): summarize_qa(qa)}, len(qa), {
-                "rows": len(qa), "images": qa["image_id"].n_unique() if len(qa) else 0,
-                "per_task_format": dg.MetadataValue.md(_counts_md(counts))})
+            streamed = stream_table(root, drop_id, "qa", sub, batches())
+            summary = merge_summaries(summaries)
+            counts = summary.filter(pl.col("stat") == "rows")
+            rows = int(counts["n"].sum())
+            return StageOutput({("qa", sub): streamed, ("qa_summary", sub): summary}, rows, {
+                "rows": rows, "images": sum(images),
+                "per_task_format": dg.MetadataValue.md(_counts_md(counts.select("task", "format", "n")))})
 
         yield from run_stage(context, root, compute, backend=config.identity())
 

@@ -1,5 +1,6 @@
 """The shape every drop-partitioned stage shares: resolve the root, run the library, write, finish."""
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import dagster as dg
@@ -15,12 +16,19 @@ from hispatial_assets.defs.common import (
 )
 from hispatial_assets.storage import io
 from hispatial_assets.storage.layout import DataRoot
-from hispatial_assets.storage.outputs import check_outputs, file_record
+from hispatial_assets.storage.outputs import check_outputs, file_record, streamed_file_record
+
+
+@dataclass
+class StreamedTable:
+    """A table the stage already wrote batch by batch (stream_table): what write_outputs needs of it."""
+    content_version: str
+    file: dict  # lineage file record
 
 
 @dataclass
 class StageOutput:
-    tables: dict[tuple[str, tuple], pl.DataFrame]  # (table, sub-partition items) -> frame
+    tables: dict[tuple[str, tuple], pl.DataFrame | StreamedTable]  # (table, sub-partition items) -> frame
     rows: int
     metadata: dict
 
@@ -39,17 +47,40 @@ def content_version(frame: pl.DataFrame) -> str:
 DERIVED_TABLES = ("qa_summary",)
 
 
+def stream_table(root: DataRoot, drop_id: str, table: str, sub: tuple, frames: Iterable[pl.DataFrame]) -> StreamedTable:
+    """Write a table batch by batch, one row group per batch, so that a stage holds one batch and never
+    the drop's rows. Its content version is the hash of the batches' content versions, in order."""
+    digests = []
+
+    def conformed() -> Iterator[pl.DataFrame]:
+        for frame in frames:
+            frame = schema.conform(frame, table)
+            digests.append(content_version(frame))
+            yield frame
+        if not digests:  # no batch: an empty table, as a frame-at-once write would give
+            digests.append(content_version(schema.empty(table)))
+            yield schema.empty(table)
+
+    uri = root.table_uri(table, drop_id, **dict(sub))
+    size, sha256 = io.write_parquet_batches(uri, conformed())
+    return StreamedTable(io.sha256_bytes("\n".join(digests).encode()), streamed_file_record(table, uri, size, sha256))
+
+
 def write_outputs(root: DataRoot, drop_id: str, out: StageOutput) -> tuple[str, list[dict]]:
-    """Write every table (atomically); returns the content data version over all of them and the
-    files written (uri, size, hash) for the lineage record."""
+    """Write every table (atomically; streamed ones are written already); returns the content data
+    version over all of them and the files written (uri, size, hash) for the lineage record."""
     digests, files = [], []
     for (table, sub), frame in sorted(out.tables.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        frame = schema.conform(frame, table)
-        data, uri = io.parquet_bytes(frame), root.table_uri(table, drop_id, **dict(sub))
-        io.write_bytes(uri, data)
-        files.append(file_record(table, uri, data))
+        if isinstance(frame, StreamedTable):
+            version, record = frame.content_version, frame.file
+        else:
+            frame = schema.conform(frame, table)
+            data, uri = io.parquet_bytes(frame), root.table_uri(table, drop_id, **dict(sub))
+            io.write_bytes(uri, data)
+            version, record = content_version(frame), file_record(table, uri, data)
+        files.append(record)
         if table not in DERIVED_TABLES:
-            digests.append(f"{table}{sub}:{content_version(frame)}")
+            digests.append(f"{table}{sub}:{version}")
     return io.sha256_bytes("\n".join(digests).encode()), files
 
 

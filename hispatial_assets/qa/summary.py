@@ -58,3 +58,17 @@ def summarize_qa(qa: pl.DataFrame) -> pl.DataFrame:
     frames = [f.collect() for f in (rows, yes, letters, cm, *extremes)]
     out = pl.concat([schema.conform(f, "qa_summary") for f in frames])
     return out.sort("drop_id", "level", "task", "format", "stat", "key", "n_options", "value", nulls_last=True)
+
+
+def merge_summaries(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The summary of the union of disjoint sets of rows (batches of one drop's images) from their
+    summaries: counts add, ``images`` add (no image is in two parts), min / max take the extreme."""
+    rows = pl.concat([schema.conform(p, "qa_summary") for p in parts]) if parts else schema.empty("qa_summary")
+    extremes = [rows.filter(pl.col("stat") == stat).group_by([*KEYS, "stat", "key", "n_options"])
+                .agg(getattr(pl.col("value"), stat)(), pl.col("n").sum(), pl.col("images").first())
+                for stat in ("min", "max")]
+    counts = (rows.filter(~pl.col("stat").is_in(["min", "max"])).group_by([*KEYS, "stat", "key", "n_options", "value"])
+              .agg(pl.col("n").sum(), pl.when(pl.col("images").is_null().all()).then(None)
+                   .otherwise(pl.col("images").sum()).alias("images")))
+    out = pl.concat([schema.conform(f, "qa_summary") for f in (counts, *extremes)])
+    return out.sort("drop_id", "level", "task", "format", "stat", "key", "n_options", "value", nulls_last=True)

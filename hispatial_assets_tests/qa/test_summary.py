@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from hispatial_assets.qa.summary import summarize_qa
+from hispatial_assets.qa.summary import merge_summaries, summarize_qa
 
 SQL = Path(__file__).resolve().parents[2] / "sql"
 VIEWS = ["qa_counts_by_drop", "qa_yes_share", "qa_choice_letters", "qa_numeric_quantiles", "qa_counts"]
@@ -110,3 +110,27 @@ def test_qa_stats_compaction_rereads_only_changed_summaries_and_forgets_removed_
     summaries, _ = compact_summaries(data_root)
     assert sorted(summaries["drop_id"].unique()) == ["a", "c"]
     same_as_rows(summaries, now.filter(pl.col("drop_id") != "b"))
+
+
+def test_the_merged_summaries_of_batches_are_the_summary_of_their_rows(qa):
+    """qa_l* summarize each batch of images and merge (defs/qa.py): the same rows as summarizing the drop."""
+    image_ids = qa["image_id"].unique(maintain_order=True).to_list()
+    batches = [qa.filter(pl.col("image_id").is_in(image_ids[i:i + 5])) for i in range(0, len(image_ids), 5)]
+    assert len(batches) == 5
+    merged = merge_summaries([summarize_qa(b) for b in batches])
+    assert_frame_equal(merged, summarize_qa(qa))
+    rows = merged.filter(pl.col("stat") == "rows")
+    assert rows["images"].max() == len(image_ids)  # added across batches: each image counted once
+    assert set(merged["stat"]) == {"rows", "yes", "letter", "meters_cm", "min", "max"}
+
+
+def test_merging_batches_that_share_images_counts_them_twice(qa):
+    """Mutation: ``images`` adds across parts, which is right only for disjoint parts; the same rows
+    twice give twice the counts, and the extremes stay the extremes."""
+    merged = merge_summaries([summarize_qa(qa), summarize_qa(qa)])
+    truth = summarize_qa(qa)
+    assert (merged["n"] == 2 * truth["n"]).all()
+    rows = merged.filter(pl.col("stat") == "rows")
+    assert rows["images"].max() == 2 * qa["image_id"].n_unique()
+    extremes = pl.col("stat").is_in(["min", "max"])
+    assert_frame_equal(merged.filter(extremes).select("value"), truth.filter(extremes).select("value"))
