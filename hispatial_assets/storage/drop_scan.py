@@ -144,7 +144,7 @@ def scan_drop(drop_uri: str, drop_id: str, *, max_pixels: int | None = None) -> 
             continue
         if _is_hidden(rel):
             rejected.append((uri, "hidden file (a path part starts with '.')"))
-        elif io.TEMP_MARK in name or name.endswith(".tmp"):
+        elif io.TEMP_MARK in name or io.CLAIM_MARK in name or name.endswith(".tmp"):
             rejected.append((uri, "temporary file of an unfinished write"))
         elif name.endswith(SIDECAR_SUFFIXES):
             stem = uri[: -len(next(s for s in SIDECAR_SUFFIXES if name.endswith(s)))]

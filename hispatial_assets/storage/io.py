@@ -42,7 +42,11 @@ def exists(uri: str) -> bool:
 
 
 TEMP_MARK = ".tmp-"  # `<name>.tmp-<random>`: a write in progress, renamed over <name> when complete
-STALE_EMPTY_TEMP_S = 10.0
+# `<name>.claim-<random>`: a temp created but not yet locked; renamed to its .tmp- name once locked, so
+# that every .tmp- file is locked for as long as its writer lives (a streamed write can stay empty for
+# seconds while its first batch is computed)
+CLAIM_MARK = ".claim-"
+STALE_CLAIM_S = 10.0
 _swept_dirs: set[str] = set()
 
 
@@ -79,9 +83,11 @@ def written_atomically(uri: str) -> Iterator[str]:
     if parent not in _swept_dirs:
         remove_stale_temps(parent)
         _swept_dirs.add(parent)
-    tmp = f"{path}{TEMP_MARK}{uuid.uuid4().hex[:12]}"
-    with open(tmp, "xb") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # before the first byte: see remove_stale_temps
+    token = uuid.uuid4().hex[:12]
+    tmp, claim = f"{path}{TEMP_MARK}{token}", f"{path}{CLAIM_MARK}{token}"
+    with open(claim, "xb") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # then named a temp: see remove_stale_temps
+        os.rename(claim, tmp)
         try:
             yield tmp
             os.fsync(lock.fileno())
@@ -94,11 +100,12 @@ def written_atomically(uri: str) -> Iterator[str]:
 def remove_stale_temps(directory: str) -> list[str]:
     """Delete the temp files of writers that died (kill -9) in ``directory``; returns their paths.
 
-    A temp is stale when no process holds its lock and it is not empty (a live writer locks before
-    writing), or it is empty and older than a few seconds (a writer killed between create and lock)."""
+    A temp is stale when no process holds its lock: a writer locks it before giving it its temp name.
+    A claim (created, not yet locked) is stale when unlocked and older than a few seconds."""
     removed = []
     try:
-        entries = [e for e in os.scandir(directory) if TEMP_MARK in e.name and e.is_file(follow_symlinks=False)]
+        entries = [e for e in os.scandir(directory)
+                   if (TEMP_MARK in e.name or CLAIM_MARK in e.name) and e.is_file(follow_symlinks=False)]
     except FileNotFoundError:
         return removed
     for entry in entries:
@@ -111,8 +118,7 @@ def remove_stale_temps(directory: str) -> list[str]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # a live writer
-            st = os.fstat(fd)
-            if st.st_size > 0 or time.time() - st.st_mtime > STALE_EMPTY_TEMP_S:
+            if TEMP_MARK in entry.name or time.time() - os.fstat(fd).st_mtime > STALE_CLAIM_S:
                 os.unlink(entry.path)
                 removed.append(entry.path)
         finally:

@@ -33,3 +33,23 @@ def test_a_failed_stream_keeps_the_old_file_and_leaves_no_temp(tmp_path):
         io.write_parquet_batches(uri, batches(fail_after=2))
     assert io.read_parquet(uri)["s"].to_list() == ["old"]
     assert os.listdir(tmp_path / "t") == ["part.parquet"]
+
+
+def test_an_empty_temp_nobody_holds_is_stale_at_once_and_an_unlocked_claim_only_when_old(tmp_path):
+    """A streamed write can sit empty and locked while its first batch is computed; once its writer
+    is killed the empty temp is unlocked and must go on the next write. A claim (created, not yet
+    locked) is kept for a few seconds: its writer may be about to lock it."""
+    import os
+    import time
+
+    from hispatial_assets.storage import io
+
+    empty_temp = tmp_path / f"part.parquet{io.TEMP_MARK}aaaaaaaaaaaa"
+    young_claim = tmp_path / f"part.parquet{io.CLAIM_MARK}bbbbbbbbbbbb"
+    old_claim = tmp_path / f"part.parquet{io.CLAIM_MARK}cccccccccccc"
+    for p in (empty_temp, young_claim, old_claim):
+        p.write_bytes(b"")
+    old = time.time() - io.STALE_CLAIM_S - 5
+    os.utime(old_claim, (old, old))
+    assert sorted(io.remove_stale_temps(str(tmp_path))) == sorted([str(empty_temp), str(old_claim)])
+    assert young_claim.exists()
