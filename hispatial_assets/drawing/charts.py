@@ -1,5 +1,5 @@
 """Line and bar charts as PNG data URIs in Markdown: training loss curves and evaluation tables, in the
-previews' palette and font."""
+previews' palette."""
 
 from __future__ import annotations
 
