@@ -180,9 +180,10 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: str) -> str:
-    """The sha256 of a local file, read in chunks (never whole into memory)."""
-    with open(path, "rb") as f:
+def sha256_file(uri: str) -> str:
+    """The sha256 of a file on any root, read in chunks (never whole into memory)."""
+    fs, path = fs_and_path(uri)
+    with fs.open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 

@@ -33,7 +33,7 @@ def check_file(uri: str, size: int, sha256: str, *, deep: bool = False) -> str |
         return f"output missing: {uri}"
     if actual != size:
         return f"output damaged: {uri} has {actual} bytes, {size} were written"
-    if deep and io.sha256_bytes(io.read_bytes(uri)) != sha256:
+    if deep and io.sha256_file(uri) != sha256:
         return f"output damaged: {uri} content differs from what was written (sha256)"
     return None
 
