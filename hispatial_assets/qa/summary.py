@@ -25,6 +25,7 @@ import polars as pl
 from hispatial_assets import schema
 
 KEYS = ["drop_id", "level", "task", "format"]
+ORDER = [*KEYS, "stat", "key", "n_options", "value"]  # one row order, whichever way a summary was built
 
 
 def _answer(field: str) -> pl.Expr:
@@ -57,7 +58,7 @@ def summarize_qa(qa: pl.DataFrame) -> pl.DataFrame:
                 .with_columns(stat=pl.lit(stat)) for stat in ("min", "max")]
     frames = [f.collect() for f in (rows, yes, letters, cm, *extremes)]
     out = pl.concat([schema.conform(f, "qa_summary") for f in frames])
-    return out.sort("drop_id", "level", "task", "format", "stat", "key", "n_options", "value", nulls_last=True)
+    return out.sort(ORDER, nulls_last=True)
 
 
 def merge_summaries(parts: list[pl.DataFrame]) -> pl.DataFrame:
@@ -71,4 +72,4 @@ def merge_summaries(parts: list[pl.DataFrame]) -> pl.DataFrame:
               .agg(pl.col("n").sum(), pl.when(pl.col("images").is_null().all()).then(None)
                    .otherwise(pl.col("images").sum()).alias("images")))
     out = pl.concat([schema.conform(f, "qa_summary") for f in (counts, *extremes)])
-    return out.sort("drop_id", "level", "task", "format", "stat", "key", "n_options", "value", nulls_last=True)
+    return out.sort(ORDER, nulls_last=True)
